@@ -1,0 +1,58 @@
+# Two commands do everything: `make demo` (the main job) and `make test` (the whole suite).
+# Both create or update the virtualenvs first; on Debian, missing system packages are installed.
+
+PYTHON ?= python3
+VENV := .venv
+SERVER_VENV := .venv-argilla
+BIN := $(VENV)/bin
+PYTEST_ARGS ?=
+
+# The embedded Argilla server runs from its own virtualenv (see stack/server-requirements.txt).
+export ALLOOP_ARGILLA_PYTHON ?= $(CURDIR)/$(SERVER_VENV)/bin/python
+
+.PHONY: install system-deps demo test test-engine lint clean
+
+install: $(VENV)/.installed $(SERVER_VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip check
+	touch $@
+
+$(SERVER_VENV)/.installed: stack/server-requirements.txt tests/engine/requirements.txt
+	$(PYTHON) -m venv $(SERVER_VENV)
+	$(SERVER_VENV)/bin/pip install --quiet --upgrade pip
+	$(SERVER_VENV)/bin/pip install --quiet -r stack/server-requirements.txt -r tests/engine/requirements.txt
+	$(SERVER_VENV)/bin/pip check
+	touch $@
+
+# redis-server and Chromium come from Debian; skipped when present or when apt-get is not there.
+system-deps:
+	@missing=""; \
+	command -v redis-server >/dev/null || missing="$$missing redis-server"; \
+	[ -x /usr/lib/chromium/chromium ] || missing="$$missing chromium"; \
+	if [ -n "$$missing" ] && command -v apt-get >/dev/null; then \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+demo: install
+	$(BIN)/alloop stack up
+
+test: system-deps install test-engine
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+test-engine: $(SERVER_VENV)/.installed
+	$(SERVER_VENV)/bin/python -m pytest tests/engine -q -p no:cacheprovider --rootdir tests/engine
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+clean:
+	rm -rf $(VENV) $(SERVER_VENV) .pytest_cache .mypy_cache .ruff_cache

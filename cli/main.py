@@ -1,0 +1,28 @@
+"""The `alloop` command line: one Typer app, a sub-app per concept."""
+
+import sys
+
+import typer
+from rich.console import Console
+
+from cli import stack
+from common.errors import UserError
+
+app = typer.Typer(
+    name="alloop",
+    help="Human-in-the-loop active learning for text classification with Argilla.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
+app.add_typer(stack.app, name="stack")
+
+errors = Console(stderr=True)
+
+
+def main() -> None:
+    """Run the CLI; a UserError becomes one line on stderr and exit status 1, without a traceback."""
+    try:
+        app()
+    except UserError as error:
+        errors.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
+        sys.exit(1)

@@ -1,0 +1,48 @@
+"""Settings from the environment and `.env`, shared by every alloop process."""
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Where alloop keeps its data and how it reaches Argilla and Redis.
+
+    Each field reads ``ALLOOP_<NAME>``; the connection fields also read the names the argilla
+    SDK and rq users already export (``ARGILLA_API_URL``, ``ARGILLA_API_KEY``, ``REDIS_URL``).
+    """
+
+    model_config = SettingsConfigDict(env_prefix="ALLOOP_", env_file=".env", extra="ignore")
+
+    home: Path = Field(default=Path("~/.alloop"), description="Data, logs and run state.")
+
+    argilla_api_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("ARGILLA_API_URL", "ALLOOP_ARGILLA_API_URL")
+    )
+    argilla_api_key: str | None = Field(
+        default=None, validation_alias=AliasChoices("ARGILLA_API_KEY", "ALLOOP_ARGILLA_API_KEY")
+    )
+    redis_url: str | None = Field(default=None, validation_alias=AliasChoices("REDIS_URL", "ALLOOP_REDIS_URL"))
+
+    stack_host: str = "127.0.0.1"
+    argilla_port: int = Field(default=6900, ge=1, le=65535)
+    redis_port: int = Field(default=6380, ge=1, le=65535)
+    argilla_python: Path | None = Field(
+        default=None,
+        description="Python of the virtualenv that holds argilla-server; "
+        "default: a virtualenv under ALLOOP_HOME, created on first `alloop stack up`.",
+    )
+    stack_timeout: float = Field(default=90.0, gt=0, description="Seconds `stack up` waits for readiness.")
+
+    @field_validator("home", "argilla_python", mode="after")
+    @classmethod
+    def _expand_user(cls, path: Path | None) -> Path | None:
+        return path.expanduser().absolute() if path is not None else None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return Settings()

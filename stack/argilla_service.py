@@ -1,0 +1,132 @@
+"""The stack's Argilla: a genuine argilla-server in its own virtualenv, started in the background."""
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from common.settings import Settings
+from stack.credentials import Credentials
+from stack.errors import StackError
+from stack.paths import StackPaths
+from stack.process import log_tail, port_is_free, running_pid, spawn, terminate
+
+SERVICE = "argilla"
+ENTRY_MODULE = "stack.argilla_entry"
+REQUIREMENTS = Path(__file__).with_name("server-requirements.txt")
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def local_url(settings: Settings) -> str:
+    return f"http://{settings.stack_host}:{settings.argilla_port}"
+
+
+def server_python(settings: Settings, paths: StackPaths) -> Path:
+    """The Python of argilla-server's virtualenv, creating that virtualenv when alloop owns it."""
+    if settings.argilla_python is not None:
+        if not settings.argilla_python.exists():
+            raise StackError(
+                f"ALLOOP_ARGILLA_PYTHON={settings.argilla_python} does not exist; point it at the python of a "
+                "virtualenv with argilla-server, or unset it to let alloop create one"
+            )
+        return settings.argilla_python
+    python = paths.server_venv / "bin" / "python"
+    if not python.exists():
+        install_server(paths.server_venv, paths.log_file("argilla-install"))
+    return python
+
+
+def install_server(venv: Path, log_file: Path) -> None:
+    """Create a virtualenv with the pinned argilla-server (needs PyPI; done once)."""
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    with log_file.open("ab") as log:
+        steps = [
+            [sys.executable, "-m", "venv", str(venv)],
+            [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", "-r", str(REQUIREMENTS)],
+        ]
+        for step in steps:
+            if subprocess.run(step, stdout=log, stderr=subprocess.STDOUT, check=False).returncode != 0:
+                raise StackError(f"installing argilla-server into {venv} failed (log: {log_file})")
+
+
+def managed_pid(paths: StackPaths) -> int | None:
+    return running_pid(paths.pid_file(SERVICE), ENTRY_MODULE)
+
+
+def start(settings: Settings, paths: StackPaths, credentials: Credentials, redis_url: str) -> str:
+    """Start (or find running) the embedded Argilla server; return its URL once it accepts the owner's key."""
+    url = local_url(settings)
+    if managed_pid(paths) is not None:
+        return url
+    if not port_is_free(settings.stack_host, settings.argilla_port):
+        raise StackError(
+            f"port {settings.argilla_port} for Argilla is already in use; set ALLOOP_ARGILLA_PORT to a free port"
+        )
+    python = server_python(settings, paths)
+    log_file = paths.log_file(SERVICE)
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(PROJECT_ROOT),
+        "ARGILLA_HOME_PATH": str(paths.argilla_home),
+        "ARGILLA_DATABASE_URL": f"sqlite+aiosqlite:///{paths.argilla_home / 'argilla.db'}?check_same_thread=False",
+        "ARGILLA_REDIS_URL": redis_url,
+        "ARGILLA_ENABLE_TELEMETRY": "0",
+        "HF_HUB_DISABLE_TELEMETRY": "1",
+        "HF_HUB_OFFLINE": "1",
+        "ALLOOP_CREDENTIALS_FILE": str(paths.credentials),
+        "ALLOOP_ARGILLA_HOST": settings.stack_host,
+        "ALLOOP_ARGILLA_PORT": str(settings.argilla_port),
+    }
+    process = spawn(
+        [str(python), "-m", ENTRY_MODULE], env=env, pid_file=paths.pid_file(SERVICE), log_file=log_file, cwd=paths.root
+    )
+    deadline = time.monotonic() + settings.stack_timeout
+    while True:
+        if process.poll() is not None:
+            paths.pid_file(SERVICE).unlink(missing_ok=True)
+            raise StackError(f"the Argilla server exited at start: {log_tail(log_file)} (log: {log_file})")
+        if _accepts(url, credentials.api_key):
+            return url
+        if time.monotonic() > deadline:
+            stop(paths)
+            raise StackError(
+                f"the Argilla server was not ready within {settings.stack_timeout:.0f} s; see {log_file}, "
+                "or raise ALLOOP_STACK_TIMEOUT"
+            )
+        time.sleep(0.25)
+
+
+def _accepts(url: str, api_key: str) -> bool:
+    try:
+        return httpx.get(f"{url}/api/v1/me", headers={"X-Argilla-Api-Key": api_key}, timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def check_api_key(url: str, api_key: str | None) -> None:
+    """Raise StackError unless the Argilla at ``url`` answers and accepts ``api_key``."""
+    if not api_key:
+        raise StackError('no Argilla API key: set ARGILLA_API_KEY (for the local stack: eval "$(alloop stack env)")')
+    try:
+        response = httpx.get(f"{url}/api/v1/me", headers={"X-Argilla-Api-Key": api_key}, timeout=5)
+    except httpx.HTTPError as error:
+        raise StackError(f"Argilla at {url} does not answer ({error}); start it or fix ARGILLA_API_URL") from None
+    if response.status_code == 401:
+        raise StackError(
+            f'Argilla at {url} rejected the API key; set ARGILLA_API_KEY to a valid key (local stack: eval "$(alloop stack env)")'
+        )
+    if response.status_code != 200:
+        raise StackError(f"Argilla at {url} answered {response.status_code} to /api/v1/me; is it an Argilla 2.x server?")
+
+
+def stop(paths: StackPaths) -> bool:
+    """Stop the Argilla server this stack started; False when none was running."""
+    pid = managed_pid(paths)
+    if pid is None:
+        return False
+    terminate(pid)
+    paths.pid_file(SERVICE).unlink(missing_ok=True)
+    return True

@@ -1,0 +1,1 @@
+"""The trainer: rq workers that update the active learner and query the next batch."""

@@ -1,0 +1,1 @@
+"""The watcher: detects finished batches in Argilla and enqueues training jobs."""

@@ -6,6 +6,7 @@ import typer
 from rich.console import Console
 
 from cli import stack
+from cli.check import check
 from common.errors import UserError
 
 app = typer.Typer(
@@ -15,6 +16,7 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,
 )
 app.add_typer(stack.app, name="stack")
+app.command()(check)
 
 errors = Console(stderr=True)
 

@@ -19,9 +19,9 @@ def up() -> None:
     settings = get_settings()
     with console.status("Starting Redis and the Argilla server…"):
         state = control.up(settings)
-    console.print(f"[bold green]Argilla is up[/] at [link={state.argilla_url}]{state.argilla_url}[/link]")
+    console.print(f"[bold green]Argilla is up[/] at [link={state.argilla_api_url}]{state.argilla_api_url}[/link]")
     console.print(f"  login:    {state.username} / {state.password}")
-    console.print(f"  API key:  {state.api_key}")
+    console.print(f"  API key:  {state.argilla_api_key}")
     console.print(f"  Redis:    {state.redis_url}")
     console.print('Point the SDK and alloop at it with: [bold]eval "$(alloop stack env)"[/]')
 

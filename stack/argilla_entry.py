@@ -13,9 +13,11 @@ import os
 from pathlib import Path
 from typing import Any
 
+from argilla_server.settings import settings
+
 from stack.engine import ENGINE_NAME
 
-os.environ["ARGILLA_SEARCH_ENGINE"] = ENGINE_NAME
+settings.search_engine = ENGINE_NAME
 
 log = logging.getLogger("alloop.argilla")
 

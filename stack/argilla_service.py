@@ -6,8 +6,7 @@ import sys
 import time
 from pathlib import Path
 
-import httpx
-
+from common.connection import ServiceError, check_argilla
 from common.settings import Settings
 from stack.credentials import Credentials
 from stack.errors import StackError
@@ -101,25 +100,10 @@ def start(settings: Settings, paths: StackPaths, credentials: Credentials, redis
 
 def _accepts(url: str, api_key: str) -> bool:
     try:
-        return httpx.get(f"{url}/api/v1/me", headers={"X-Argilla-Api-Key": api_key}, timeout=2).status_code == 200
-    except httpx.HTTPError:
+        check_argilla(url, api_key)
+    except ServiceError:
         return False
-
-
-def check_api_key(url: str, api_key: str | None) -> None:
-    """Raise StackError unless the Argilla at ``url`` answers and accepts ``api_key``."""
-    if not api_key:
-        raise StackError('no Argilla API key: set ARGILLA_API_KEY (for the local stack: eval "$(alloop stack env)")')
-    try:
-        response = httpx.get(f"{url}/api/v1/me", headers={"X-Argilla-Api-Key": api_key}, timeout=5)
-    except httpx.HTTPError as error:
-        raise StackError(f"Argilla at {url} does not answer ({error}); start it or fix ARGILLA_API_URL") from None
-    if response.status_code == 401:
-        raise StackError(
-            f'Argilla at {url} rejected the API key; set ARGILLA_API_KEY to a valid key (local stack: eval "$(alloop stack env)")'
-        )
-    if response.status_code != 200:
-        raise StackError(f"Argilla at {url} answered {response.status_code} to /api/v1/me; is it an Argilla 2.x server?")
+    return True
 
 
 def stop(paths: StackPaths) -> bool:

@@ -3,8 +3,9 @@
 import shlex
 from dataclasses import dataclass
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
+from common.connection import Connection, ServiceError, check_argilla, check_redis
 from common.files import atomic_write_text
 from common.settings import Settings
 from stack import argilla_service, redis_service
@@ -13,15 +14,12 @@ from stack.errors import StackError
 from stack.paths import StackPaths
 
 
-class StackState(BaseModel):
-    """What the last `stack up` started and where it listens."""
+class StackState(Connection):
+    """Where the running stack listens, its owner's login, and whether its Redis is ours."""
 
-    argilla_url: str
-    redis_url: str
     redis_managed: bool
     username: str
     password: str
-    api_key: str
 
 
 @dataclass(frozen=True)
@@ -44,7 +42,7 @@ def up(settings: Settings) -> StackState:
         redis_url = redis_service.start(settings, paths)
     else:
         redis_url = settings.redis_url or ""
-        redis_service.ping(redis_url)
+        check_redis(redis_url)
     try:
         argilla_url = argilla_service.start(settings, paths, credentials, redis_url)
     except BaseException:
@@ -52,7 +50,12 @@ def up(settings: Settings) -> StackState:
             redis_service.stop(paths)
         raise
     state = StackState(
-        argilla_url=argilla_url, redis_url=redis_url, redis_managed=redis_managed, **credentials.model_dump()
+        argilla_api_url=argilla_url,
+        argilla_api_key=credentials.api_key,
+        redis_url=redis_url,
+        redis_managed=redis_managed,
+        username=credentials.username,
+        password=credentials.password,
     )
     atomic_write_text(paths.state, state.model_dump_json(indent=2), mode=0o600)
     return state
@@ -93,14 +96,14 @@ def status(settings: Settings) -> list[ServiceStatus]:
 
 def _argilla_status(settings: Settings, paths: StackPaths, state: StackState | None) -> ServiceStatus:
     pid = argilla_service.managed_pid(paths)
-    url = state.argilla_url if state else argilla_service.local_url(settings)
-    if pid is None:
-        return ServiceStatus("argilla", "stopped", None, url, "")
+    url = state.argilla_api_url if state else argilla_service.local_url(settings)
+    if pid is None or state is None:
+        return ServiceStatus("argilla", "stopped", pid, url, "")
     try:
-        argilla_service.check_api_key(url, state.api_key if state else None)
-    except StackError as error:
+        username = check_argilla(url, state.argilla_api_key)
+    except ServiceError as error:
         return ServiceStatus("argilla", "failing", pid, url, str(error))
-    return ServiceStatus("argilla", "running", pid, url, f"login {state.username if state else '?'}")
+    return ServiceStatus("argilla", "running", pid, url, f"signed in as {username}")
 
 
 def _redis_status(settings: Settings, paths: StackPaths, state: StackState | None) -> ServiceStatus:
@@ -110,15 +113,19 @@ def _redis_status(settings: Settings, paths: StackPaths, state: StackState | Non
     if pid is None and external is None:
         return ServiceStatus("redis", "stopped", None, url, "")
     try:
-        redis_service.ping(url)
-    except StackError as error:
+        check_redis(url)
+    except ServiceError as error:
         return ServiceStatus("redis", "failing", pid, url, str(error))
     return ServiceStatus("redis", "external" if pid is None else "running", pid, url, "PING ok")
 
 
 def env_lines(state: StackState) -> list[str]:
     """Shell lines that point the argilla SDK, rq and alloop at the stack."""
-    values = {"ARGILLA_API_URL": state.argilla_url, "ARGILLA_API_KEY": state.api_key, "REDIS_URL": state.redis_url}
+    values = {
+        "ARGILLA_API_URL": state.argilla_api_url,
+        "ARGILLA_API_KEY": state.argilla_api_key,
+        "REDIS_URL": state.redis_url,
+    }
     return [f"export {name}={shlex.quote(value)}" for name, value in values.items()]
 
 

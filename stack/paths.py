@@ -4,6 +4,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from common.connection import stack_state_file
 from stack.errors import StackError
 
 
@@ -43,7 +44,7 @@ class StackPaths:
 
     @property
     def state(self) -> Path:
-        return self.root / "stack.json"
+        return stack_state_file(self.root.parent)
 
     def pid_file(self, service: str) -> Path:
         return self.run_dir / f"{service}.pid"

@@ -5,8 +5,7 @@ import shutil
 import time
 from pathlib import Path
 
-import redis
-
+from common.connection import ServiceError, check_redis
 from common.settings import Settings
 from stack.errors import StackError
 from stack.paths import StackPaths
@@ -37,16 +36,6 @@ def server_binary() -> Path:
 
 def local_url(settings: Settings) -> str:
     return f"redis://{settings.stack_host}:{settings.redis_port}/0"
-
-
-def ping(url: str, timeout: float = 2.0) -> None:
-    """Raise StackError unless the Redis at ``url`` answers PING."""
-    try:
-        client = redis.Redis.from_url(url, socket_connect_timeout=timeout, socket_timeout=timeout)
-        client.ping()
-        client.close()
-    except (redis.RedisError, ValueError) as error:
-        raise StackError(f"Redis at {url} does not answer ({error})") from None
 
 
 def managed_pid(paths: StackPaths) -> int | None:
@@ -82,9 +71,9 @@ def start(settings: Settings, paths: StackPaths) -> str:
             paths.pid_file(SERVICE).unlink(missing_ok=True)
             raise StackError(f"Redis exited at start: {log_tail(log_file)} (log: {log_file})")
         try:
-            ping(url, timeout=0.5)
+            check_redis(url, timeout=0.5)
             return url
-        except StackError:
+        except ServiceError:
             if time.monotonic() > deadline:
                 stop(paths)
                 raise StackError(f"Redis did not answer within 20 s (log: {log_file})") from None

@@ -1,0 +1,84 @@
+"""How every alloop process reaches Argilla and Redis, and checks that it can."""
+
+from pathlib import Path
+
+import httpx
+import redis
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from common.errors import UserError
+from common.settings import Settings
+
+
+class ServiceError(UserError):
+    """Argilla or Redis cannot be reached or refuses us."""
+
+
+class Connection(BaseModel):
+    """The Argilla server and Redis that alloop talks to."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    argilla_api_url: str
+    argilla_api_key: str
+    redis_url: str
+
+
+def stack_state_file(home: Path) -> Path:
+    """Where `alloop stack up` records the local stack's URLs and key."""
+    return home / "stack" / "stack.json"
+
+
+def resolve_connection(settings: Settings) -> Connection:
+    """The connection from the environment, completed from the running local stack where unset."""
+    configured = {
+        "argilla_api_url": settings.argilla_api_url,
+        "argilla_api_key": settings.argilla_api_key,
+        "redis_url": settings.redis_url,
+    }
+    local = _local_stack(settings.home)
+    if local is not None:
+        for name, value in local.model_dump().items():
+            configured[name] = configured[name] or value
+    missing = [name.upper() for name, value in configured.items() if not value]
+    if missing:
+        raise ServiceError(
+            f"{', '.join(missing)} not set; export them for your Argilla and Redis, "
+            "or start the local stack with `alloop stack up`"
+        )
+    return Connection.model_validate(configured)
+
+
+def _local_stack(home: Path) -> Connection | None:
+    try:
+        return Connection.model_validate_json(stack_state_file(home).read_text())
+    except (FileNotFoundError, ValidationError):
+        return None
+
+
+def check_argilla(url: str, api_key: str) -> str:
+    """The username that ``api_key`` signs in as, or a ServiceError naming the problem and the fix."""
+    try:
+        response = httpx.get(f"{url.rstrip('/')}/api/v1/me", headers={"X-Argilla-Api-Key": api_key}, timeout=5)
+    except httpx.HTTPError as error:
+        raise ServiceError(f"Argilla at {url} does not answer ({error}); start it or fix ARGILLA_API_URL") from None
+    if response.status_code == 401:
+        raise ServiceError(
+            f"Argilla at {url} rejected the API key; set ARGILLA_API_KEY to a valid key "
+            '(for the local stack: eval "$(alloop stack env)")'
+        )
+    if response.status_code != 200:
+        raise ServiceError(
+            f"Argilla at {url} answered HTTP {response.status_code} to /api/v1/me; "
+            "is ARGILLA_API_URL an Argilla 2.x server?"
+        )
+    return str(response.json()["username"])
+
+
+def check_redis(url: str, timeout: float = 2.0) -> None:
+    """Raise ServiceError unless the Redis at ``url`` answers PING."""
+    try:
+        with redis.Redis.from_url(url, socket_connect_timeout=timeout, socket_timeout=timeout) as client:
+            client.ping()
+    except (redis.RedisError, ValueError) as error:
+        raise ServiceError(f"Redis at {url} does not answer ({error}); start it or fix REDIS_URL") from None

@@ -59,9 +59,13 @@ def _local_stack(home: Path) -> Connection | None:
 def check_argilla(url: str, api_key: str) -> str:
     """The username that ``api_key`` signs in as, or a ServiceError naming the problem and the fix."""
     try:
-        response = httpx.get(f"{url.rstrip('/')}/api/v1/me", headers={"X-Argilla-Api-Key": api_key}, timeout=5)
+        response = httpx.get(
+            f"{url.rstrip('/')}/api/v1/me", headers={"X-Argilla-Api-Key": api_key}, timeout=5
+        )
     except httpx.HTTPError as error:
-        raise ServiceError(f"Argilla at {url} does not answer ({error}); start it or fix ARGILLA_API_URL") from None
+        raise ServiceError(
+            f"Argilla at {url} does not answer ({error}); start it or fix ARGILLA_API_URL"
+        ) from None
     if response.status_code == 401:
         raise ServiceError(
             f"Argilla at {url} rejected the API key; set ARGILLA_API_KEY to a valid key "

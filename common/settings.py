@@ -24,7 +24,9 @@ class Settings(BaseSettings):
     argilla_api_key: str | None = Field(
         default=None, validation_alias=AliasChoices("ARGILLA_API_KEY", "ALLOOP_ARGILLA_API_KEY")
     )
-    redis_url: str | None = Field(default=None, validation_alias=AliasChoices("REDIS_URL", "ALLOOP_REDIS_URL"))
+    redis_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("REDIS_URL", "ALLOOP_REDIS_URL")
+    )
 
     stack_host: str = "127.0.0.1"
     argilla_port: int = Field(default=6900, ge=1, le=65535)
@@ -35,6 +37,9 @@ class Settings(BaseSettings):
         "default: a virtualenv under ALLOOP_HOME, created on first `alloop stack up`.",
     )
     stack_timeout: float = Field(default=90.0, gt=0, description="Seconds `stack up` waits for readiness.")
+
+    device: str = Field(default="auto", pattern=r"^(auto|cpu|cuda(:\d+)?)$", description="Where models train.")
+    poll_interval: float = Field(default=1.0, gt=0, le=60, description="Seconds between the watcher's polls.")
 
     @field_validator("home", "argilla_python", mode="after")
     @classmethod

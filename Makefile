@@ -47,7 +47,7 @@ test: system-deps install test-engine
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 test-engine: $(SERVER_VENV)/.installed
-	$(SERVER_VENV)/bin/python -m pytest tests/engine -q -p no:cacheprovider --rootdir tests/engine
+	$(SERVER_VENV)/bin/python -m pytest -c tests/engine/pytest.ini --rootdir tests/engine tests/engine -q
 
 lint: install
 	$(BIN)/ruff check .

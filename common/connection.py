@@ -4,7 +4,7 @@ from pathlib import Path
 
 import httpx
 import redis
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from common.errors import UserError
 from common.settings import Settings
@@ -22,6 +22,11 @@ class Connection(BaseModel):
     argilla_api_url: str
     argilla_api_key: str
     redis_url: str
+    argilla_headers: dict[str, str] = Field(default_factory=dict)
+
+    def redis(self) -> redis.Redis:
+        """A client for this Redis (bytes replies, as rq needs)."""
+        return redis.Redis.from_url(self.redis_url)
 
 
 def stack_state_file(home: Path) -> Path:
@@ -46,7 +51,7 @@ def resolve_connection(settings: Settings) -> Connection:
             f"{', '.join(missing)} not set; export them for your Argilla and Redis, "
             "or start the local stack with `alloop stack up`"
         )
-    return Connection.model_validate(configured)
+    return Connection.model_validate({**configured, "argilla_headers": settings.argilla_headers})
 
 
 def _local_stack(home: Path) -> Connection | None:

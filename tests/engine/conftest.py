@@ -16,16 +16,6 @@ if TYPE_CHECKING:
 BASE_TIME = datetime(2024, 1, 1, 12, 0, 0)
 
 
-def pytest_addoption(parser: pytest.Parser) -> None:
-    # The project's pytest settings name pytest-timeout's option, a plugin this virtualenv does not have.
-    parser.addini("timeout", "unused here: pytest-timeout is not installed in the Argilla virtualenv")
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    # Argilla's own pydantic models warn on import; argilla_server is therefore imported lazily here.
-    config.addinivalue_line("filterwarnings", "ignore::DeprecationWarning:pydantic.*")
-
-
 class Corpus:
     """An index of plain Argilla-shaped documents, named by their ``external_id`` for readable asserts."""
 

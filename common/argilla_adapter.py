@@ -1,0 +1,158 @@
+"""Everything alloop asks of Argilla, through the argilla 2.x SDK."""
+
+import os
+import warnings
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from typing import TypeVar
+
+import argilla as rg
+
+from common.connection import Connection
+from common.errors import UserError
+from common.spec import RunSpec
+
+os.environ.setdefault("TQDM_DISABLE", "1")  # the SDK draws progress bars on every log call
+
+QUESTION = "label"
+FIELD = "text"
+BATCH_METADATA = "batch_id"
+RECORD_PREFIX = "pool-"
+T = TypeVar("T")
+
+GUIDELINES = (
+    "Pick the label that fits the text best. The model's suggestion is pre-filled: correct it when it is "
+    "wrong. Discard a text that fits no label or cannot be judged. The next batch appears by itself when "
+    "this one is done."
+)
+
+
+def record_id(index: int) -> str:
+    """The Argilla record id of pool item ``index``: stable, so logging it again updates it."""
+    return f"{RECORD_PREFIX}{index}"
+
+
+def pool_index(record_id_: str) -> int:
+    return int(record_id_.removeprefix(RECORD_PREFIX))
+
+
+@dataclass(frozen=True)
+class BatchRecord:
+    """One record of a batch, as the annotators left it."""
+
+    index: int
+    completed: bool
+    discarded: bool
+    label: str | None
+
+    @property
+    def done(self) -> bool:
+        return self.completed or self.discarded
+
+
+class ArgillaAdapter:
+    """One run's dataset in Argilla: create it, log batches with suggestions, read the answers."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.client = rg.Argilla(
+            api_url=connection.argilla_api_url,
+            api_key=connection.argilla_api_key,
+            headers=connection.argilla_headers or None,
+        )
+        self._datasets: dict[tuple[str, str], rg.Dataset] = {}
+
+    def create_dataset(self, spec: RunSpec, labels: Sequence[str]) -> rg.Dataset:
+        """Create the run's workspace (if needed) and dataset; refuse a dataset that exists."""
+        if self.find_dataset(spec) is not None:
+            raise UserError(
+                f"Argilla already has dataset {spec.dataset_name!r} in workspace {spec.workspace!r}; "
+                "choose another `argilla_dataset` or run name, or pass --resume"
+            )
+        workspace = self._quiet(lambda: self.client.workspaces(spec.workspace))
+        if workspace is None:
+            workspace = rg.Workspace(name=spec.workspace, client=self.client).create()
+        settings = rg.Settings(
+            guidelines=GUIDELINES,
+            fields=[rg.TextField(name=FIELD, title="Text", use_markdown=False)],
+            questions=[rg.LabelQuestion(name=QUESTION, title="Label", labels=list(labels))],
+            metadata=[rg.IntegerMetadataProperty(name=BATCH_METADATA, title="Batch")],
+            distribution=rg.TaskDistribution(min_submitted=spec.min_submitted),
+        )
+        dataset = rg.Dataset(name=spec.dataset_name, workspace=workspace, settings=settings, client=self.client)
+        dataset.create()
+        self._datasets[(spec.workspace, spec.dataset_name)] = dataset
+        return dataset
+
+    def find_dataset(self, spec: RunSpec) -> rg.Dataset | None:
+        key = (spec.workspace, spec.dataset_name)
+        if key not in self._datasets:
+            if self._quiet(lambda: self.client.workspaces(spec.workspace)) is None:
+                return None
+            found = self._quiet(lambda: self.client.datasets(name=spec.dataset_name, workspace=spec.workspace))
+            if found is None:
+                return None
+            self._datasets[key] = found
+        return self._datasets[key]
+
+    def dataset(self, spec: RunSpec) -> rg.Dataset:
+        found = self.find_dataset(spec)
+        if found is None:
+            raise UserError(
+                f"Argilla has no dataset {spec.dataset_name!r} in workspace {spec.workspace!r}; "
+                f"was it deleted? Start the run again with `alloop init`"
+            )
+        return found
+
+    def log_batch(
+        self,
+        spec: RunSpec,
+        batch: int,
+        indices: Sequence[int],
+        texts: Sequence[str],
+        suggestions: Sequence[tuple[str, float]] | None = None,
+        agent: str | None = None,
+    ) -> None:
+        """Log pool items as batch ``batch``, with the model's suggestion when given; idempotent."""
+        records = []
+        for position, (index, text) in enumerate(zip(indices, texts, strict=True)):
+            suggested = []
+            if suggestions is not None:
+                label, score = suggestions[position]
+                suggested = [rg.Suggestion(question_name=QUESTION, value=label, score=float(score), agent=agent)]
+            records.append(
+                rg.Record(
+                    id=record_id(index),
+                    fields={FIELD: text},
+                    metadata={BATCH_METADATA: batch},
+                    suggestions=suggested,
+                )
+            )
+        self.dataset(spec).records.log(records, batch_size=max(len(records), 1))
+
+    def batch_records(self, spec: RunSpec, batch: int) -> list[BatchRecord]:
+        """The records of batch ``batch`` with their status and the label the annotators gave."""
+        query = rg.Query(filter=rg.Filter([(f"metadata.{BATCH_METADATA}", "==", batch)]))
+        found = self.dataset(spec).records(query=query, with_suggestions=False, with_responses=True)
+        return [self._batch_record(record) for record in found]
+
+    @staticmethod
+    def _batch_record(record: rg.Record) -> BatchRecord:
+        responses = list(record.responses[QUESTION]) if QUESTION in record.responses else []
+        submitted = [str(r.value) for r in responses if str(r.status) == "submitted" and r.value is not None]
+        discarded = any(str(r.status) == "discarded" for r in record.responses)
+        label = Counter(submitted).most_common(1)[0][0] if submitted else None
+        return BatchRecord(
+            index=pool_index(str(record.id)),
+            completed=str(record.status) == "completed",
+            discarded=discarded and label is None,
+            label=label,
+        )
+
+    @staticmethod
+    def _quiet(call: Callable[[], T]) -> T:
+        """Call the SDK without its warnings about names it did not find."""
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return call()

@@ -1,0 +1,131 @@
+"""Versioned events on Redis Streams: one stream per run and one for all runs.
+
+Each stream entry has one field, ``event``, holding the JSON of one of the models below; its
+``type`` tells which. Consumers should ignore types they do not know and check ``version``.
+"""
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Annotated, Literal
+
+import redis
+from pydantic import BaseModel, Field, TypeAdapter
+
+from common import keys
+
+SCHEMA_VERSION = 1
+STREAM_MAXLEN = 100_000
+
+
+class _Event(BaseModel):
+    version: int = SCHEMA_VERSION
+    run: str
+    at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+
+
+class RunCreated(_Event):
+    type: Literal["run.created"] = "run.created"
+    dataset: str
+    workspace: str
+    labels: list[str]
+    pool_size: int
+    batch_size: int
+    backend: str
+    query_strategy: str
+
+
+class BatchLogged(_Event):
+    """Batch ``batch`` is in Argilla, waiting for annotators."""
+
+    type: Literal["batch.logged"] = "batch.logged"
+    batch: int
+    records: int
+    model_version: str | None = Field(default=None, description="The model that chose the batch and suggests labels.")
+
+
+class BatchCompleted(_Event):
+    """Every record of ``batch`` is completed or discarded; a training job is queued."""
+
+    type: Literal["batch.completed"] = "batch.completed"
+    batch: int
+    submitted: int
+    discarded: int
+    job_id: str
+
+
+class Timings(BaseModel):
+    """Seconds spent in each step of a training job."""
+
+    restore: float = 0.0
+    fetch: float = 0.0
+    train: float = 0.0
+    query: float = 0.0
+    log: float = 0.0
+    evaluate: float = 0.0
+    checkpoint: float = 0.0
+    total: float = 0.0
+
+
+class ModelUpdated(_Event):
+    """The model learned batch ``batch``; metrics are on the test split."""
+
+    type: Literal["model.updated"] = "model.updated"
+    batch: int
+    model_version: str
+    labels: int
+    accuracy: float
+    macro_f1: float
+    per_class_f1: dict[str, float]
+    timings: Timings
+
+
+class RunStopped(_Event):
+    type: Literal["run.stopped"] = "run.stopped"
+    reason: Literal["criterion", "user", "pool-exhausted"]
+    batch: int
+
+
+class RunResumed(_Event):
+    type: Literal["run.resumed"] = "run.resumed"
+    batch: int
+
+
+class JobFailed(_Event):
+    type: Literal["job.failed"] = "job.failed"
+    batch: int
+    job_id: str
+    error: str
+
+
+Event = Annotated[
+    RunCreated | BatchLogged | BatchCompleted | ModelUpdated | RunStopped | RunResumed | JobFailed,
+    Field(discriminator="type"),
+]
+EVENT = TypeAdapter[Event](Event)
+
+
+def encode(event: Event) -> dict[str, str]:
+    return {"event": event.model_dump_json()}
+
+
+def decode(fields: dict[bytes, bytes]) -> Event:
+    return EVENT.validate_json(fields[b"event"])
+
+
+def publish(connection: redis.Redis, event: Event) -> None:
+    """Append ``event`` to its run's stream and to the stream of all runs, atomically."""
+    with connection.pipeline(transaction=True) as pipe:
+        for stream in (keys.run_events(event.run), keys.ALL_EVENTS):
+            pipe.xadd(stream, encode(event), maxlen=STREAM_MAXLEN, approximate=True)
+        pipe.execute()
+
+
+def read(
+    connection: redis.Redis, run: str | None = None, after: str = "0", block_ms: int | None = None, count: int = 500
+) -> Iterator[tuple[str, Event]]:
+    """Events after stream id ``after``, with their ids; waits up to ``block_ms`` for new ones."""
+    stream = keys.run_events(run) if run else keys.ALL_EVENTS
+    replies = connection.xread({stream: after}, count=count, block=block_ms)
+    for _stream, entries in replies or []:
+        for entry_id, fields in entries:
+            yield (entry_id.decode() if isinstance(entry_id, bytes) else entry_id), decode(fields)

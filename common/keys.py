@@ -1,0 +1,32 @@
+"""Every Redis key and queue name alloop uses, in one place."""
+
+PREFIX = "alloop"
+
+RUNS = f"{PREFIX}:runs"
+"""Set of registered run names."""
+
+ALL_EVENTS = f"{PREFIX}:events"
+"""Stream of the events of every run."""
+
+TRAIN_QUEUE = f"{PREFIX}-train"
+"""The rq queue trainer workers listen on."""
+
+
+def run(name: str) -> str:
+    """Hash with a run's spec, state and latest logged batch."""
+    return f"{PREFIX}:run:{name}"
+
+
+def run_events(name: str) -> str:
+    """Stream of one run's events."""
+    return f"{PREFIX}:events:{name}"
+
+
+def run_lock(name: str) -> str:
+    """Lock held while a job of this run trains: jobs of one run never run at once."""
+    return f"{PREFIX}:lock:{name}"
+
+
+def train_job_id(name: str, batch: int) -> str:
+    """The deterministic rq job id of training run ``name`` on batch ``batch``."""
+    return f"{PREFIX}-train-{name}-{batch}"

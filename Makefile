@@ -40,8 +40,13 @@ system-deps:
 		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
 
+# make demo                      you label in the Argilla UI; the model learns as you go
+# make demo SIMULATE=1 ITERATIONS=12 DATASET=../shared/data/trec6   headless, with a simulated annotator
+SIMULATE ?=
+ITERATIONS ?= 12
+DATASET ?=
 demo: install
-	$(BIN)/alloop stack up
+	$(BIN)/alloop demo $(if $(SIMULATE),--simulate) --iterations $(ITERATIONS) $(if $(DATASET),--dataset $(DATASET))
 
 test: system-deps install test-engine
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

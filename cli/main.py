@@ -5,7 +5,8 @@ import sys
 import typer
 from rich.console import Console
 
-from cli import stack
+from cli import runs, services, stack
+from cli.demo import demo
 from cli.check import check
 from common.errors import UserError
 
@@ -16,7 +17,17 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,
 )
 app.add_typer(stack.app, name="stack")
+app.command()(runs.init)
+app.command()(services.watcher)
+app.command()(services.worker)
+app.command()(runs.simulate)
+app.command()(runs.stop)
+app.command()(runs.resume)
+app.command()(runs.status)
+app.command()(runs.report)
+app.command(name="events")(runs.show_events)
 app.command()(check)
+app.command()(demo)
 
 errors = Console(stderr=True)
 

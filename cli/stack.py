@@ -19,7 +19,9 @@ def up() -> None:
     settings = get_settings()
     with console.status("Starting Redis and the Argilla server…"):
         state = control.up(settings)
-    console.print(f"[bold green]Argilla is up[/] at [link={state.argilla_api_url}]{state.argilla_api_url}[/link]")
+    console.print(
+        f"[bold green]Argilla is up[/] at [link={state.argilla_api_url}]{state.argilla_api_url}[/link]"
+    )
     console.print(f"  login:    {state.username} / {state.password}")
     console.print(f"  API key:  {state.argilla_api_key}")
     console.print(f"  Redis:    {state.redis_url}")
@@ -44,7 +46,13 @@ def status(as_json: bool = typer.Option(False, "--json", help="Print JSON instea
         colours = {"running": "green", "external": "green", "stopped": "yellow", "failing": "red"}
         for service in services:
             colour = colours.get(service.state, "white")
-            table.add_row(service.name, f"[{colour}]{service.state}[/]", str(service.pid or ""), service.url, service.detail)
+            table.add_row(
+                service.name,
+                f"[{colour}]{service.state}[/]",
+                str(service.pid or ""),
+                service.url,
+                service.detail,
+            )
         console.print(table)
     if any(service.state in ("stopped", "failing") for service in services):
         raise typer.Exit(1)

@@ -44,7 +44,11 @@ def read_corpus(source: DatasetSource) -> Corpus:
     if path.is_dir():
         if (path / TREC_TRAIN).exists():
             return _read_trec(path)
-        raise UserError(f"{path} is a folder without {TREC_TRAIN}; give a TREC folder or a data file")
+        if any(path.glob("*/*.txt")):
+            return _read_label_folders(path)
+        raise UserError(
+            f"{path} is neither a TREC folder ({TREC_TRAIN}) nor a folder of label folders of .txt files"
+        )
     if not path.exists():
         raise UserError(f"dataset {path} does not exist; fix `dataset.path`")
     if source.test is None:
@@ -74,6 +78,21 @@ def _read_trec_file(path: Path) -> list[tuple[str, str]]:
             raise UserError(f"{path}:{number} is not a TREC line `COARSE:fine question text`")
         rows.append((rest.strip(), coarse))
     return rows
+
+
+def _read_label_folders(folder: Path, test_every: int = 5) -> Corpus:
+    """One sub-folder per label, one text per ``.txt`` file; every ``test_every``-th file goes to test."""
+    train_texts: list[str] = []
+    train_labels: list[str] = []
+    test_texts: list[str] = []
+    test_labels: list[str] = []
+    for label_folder in sorted(child for child in folder.iterdir() if child.is_dir()):
+        for number, file in enumerate(sorted(label_folder.glob("*.txt"))):
+            text = " ".join(file.read_text(encoding="utf-8", errors="replace").split())
+            texts, labels = (test_texts, test_labels) if number % test_every == 0 else (train_texts, train_labels)
+            texts.append(text)
+            labels.append(label_folder.name)
+    return Corpus(train_texts, train_labels, test_texts, test_labels)
 
 
 def _read_table(path: Path, source: DatasetSource) -> tuple[list[str], list[str]]:

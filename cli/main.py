@@ -6,8 +6,8 @@ import typer
 from rich.console import Console
 
 from cli import runs, services, stack
-from cli.demo import demo
 from cli.check import check
+from cli.demo import demo
 from common.errors import UserError
 
 app = typer.Typer(

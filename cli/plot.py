@@ -5,10 +5,12 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first)
+import matplotlib.pyplot as plt
 
 
-def plot_curve(run: str, labels: list[int], accuracy: list[float], macro_f1: list[float], target: Path) -> None:
+def plot_curve(
+    run: str, labels: list[int], accuracy: list[float], macro_f1: list[float], target: Path
+) -> None:
     figure, axes = plt.subplots(figsize=(7, 4.5), dpi=120)
     axes.plot(labels, accuracy, marker="o", label="accuracy")
     axes.plot(labels, macro_f1, marker="s", linestyle="--", label="macro-F1")

@@ -25,23 +25,31 @@ console = Console()
 def init(
     spec_file: Path = typer.Argument(None, help="YAML run spec; flags below override its values."),
     name: str = typer.Option(None, "--name", help="Run name."),
-    dataset: str = typer.Option(None, "--dataset", help="TREC folder, CSV/JSONL/Parquet train file, or hf:NAME[:CONFIG]."),
+    dataset: str = typer.Option(
+        None, "--dataset", help="TREC folder, CSV/JSONL/Parquet train file, or hf:NAME[:CONFIG]."
+    ),
     test: str = typer.Option(None, "--test", help="Test file, for CSV/JSONL/Parquet data."),
     text_column: str = typer.Option(None, "--text-column"),
     label_column: str = typer.Option(None, "--label-column"),
-    labels: str = typer.Option(None, "--labels", help="Comma-separated label names (default: from the data)."),
+    labels: str = typer.Option(
+        None, "--labels", help="Comma-separated label names (default: from the data)."
+    ),
     backend: str = typer.Option(None, "--backend", help="embeddings | transformer | setfit"),
     model: str = typer.Option(None, "--model", help="Model name or path."),
     strategy: str = typer.Option(None, "--strategy", help="small-text query strategy, e.g. BreakingTies."),
     batch_size: int = typer.Option(None, "--batch-size"),
     initial: str = typer.Option(None, "--initial", help="random | balanced | cold-start"),
-    stopping: str = typer.Option(None, "--stopping", help="small-text stopping criterion, e.g. KappaAverage."),
+    stopping: str = typer.Option(
+        None, "--stopping", help="small-text stopping criterion, e.g. KappaAverage."
+    ),
     workspace: str = typer.Option(None, "--workspace"),
     argilla_dataset: str = typer.Option(None, "--argilla-dataset"),
     min_submitted: int = typer.Option(None, "--min-submitted"),
     seed: int = typer.Option(None, "--seed"),
     resume: bool = typer.Option(False, "--resume", help="Continue the run if it exists."),
-    replace: bool = typer.Option(False, "--replace", help="Delete an existing run of that name first (labels lost)."),
+    replace: bool = typer.Option(
+        False, "--replace", help="Delete an existing run of that name first (labels lost)."
+    ),
 ) -> None:
     """Create a run: its Argilla dataset, its registry entry, and batch 0 for annotators."""
     overrides = {
@@ -144,13 +152,21 @@ def status(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) ->
 def report(
     run: str = typer.Option(..., "--run", help="Run name."),
     format_: str = typer.Option("png", "--format", help="png (a plot file) or csv (to stdout)."),
-    output: Path = typer.Option(None, "--output", "-o", help="PNG path (default: the run folder's report.png)."),
+    output: Path = typer.Option(
+        None, "--output", "-o", help="PNG path (default: the run folder's report.png)."
+    ),
 ) -> None:
     """Accuracy against labels so far, from the run's metrics.jsonl (works with the services down)."""
     paths = RunPaths.of(get_settings().home, run)
     if not paths.root.exists():
-        raise UserError(f"no run folder {paths.root}; is the run name right, and ALLOOP_HOME the same as for init?")
-    rows = [json.loads(line) for line in paths.metrics.read_text().splitlines()] if paths.metrics.exists() else []
+        raise UserError(
+            f"no run folder {paths.root}; is the run name right, and ALLOOP_HOME the same as for init?"
+        )
+    rows = (
+        [json.loads(line) for line in paths.metrics.read_text().splitlines()]
+        if paths.metrics.exists()
+        else []
+    )
     if format_ == "csv":
         writer = csv.writer(sys.stdout)
         writer.writerow(["labels", "accuracy", "macro_f1"])
@@ -164,7 +180,13 @@ def report(
     from cli.plot import plot_curve
 
     target = output or paths.root / "report.png"
-    plot_curve(run, [row["labels"] for row in rows], [row["accuracy"] for row in rows], [row["macro_f1"] for row in rows], target)
+    plot_curve(
+        run,
+        [row["labels"] for row in rows],
+        [row["accuracy"] for row in rows],
+        [row["macro_f1"] for row in rows],
+        target,
+    )
     console.print(f"wrote {target}")
 
 
@@ -181,7 +203,9 @@ def show_events(
             batch = list(events.read(client, run, after=after, block_ms=1000 if follow else None))
             for entry_id, event in batch:
                 after = entry_id
-                typer.echo(event.model_dump_json()) if as_json else console.print(_describe(event), highlight=False)
+                typer.echo(event.model_dump_json()) if as_json else console.print(
+                    _describe(event), highlight=False
+                )
             if not batch and not follow:
                 return
     except KeyboardInterrupt:
@@ -206,7 +230,13 @@ def simulate(
 
     logs.configure("WARNING")
     annotator = SimulatedAnnotator(resolve_connection(get_settings()), run, noise=noise, delay=delay)
-    columns = [TextColumn("[bold]simulating[/]"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"), TimeElapsedColumn()]
+    columns = [
+        TextColumn("[bold]simulating[/]"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+    ]
     with Progress(*columns, console=console) as progress:
         task = progress.add_task("", total=batches)
 

@@ -30,7 +30,9 @@ def watcher(
 
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
-    Watcher(ArgillaAdapter(connection), connection.redis()).run_forever(interval or settings.poll_interval, stop)
+    Watcher(ArgillaAdapter(connection), connection.redis()).run_forever(
+        interval or settings.poll_interval, stop
+    )
 
 
 def worker(

@@ -5,7 +5,6 @@ import warnings
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-
 from typing import TypeVar
 
 import argilla as rg
@@ -80,7 +79,9 @@ class ArgillaAdapter:
             metadata=[rg.IntegerMetadataProperty(name=BATCH_METADATA, title="Batch")],
             distribution=rg.TaskDistribution(min_submitted=spec.min_submitted),
         )
-        dataset = rg.Dataset(name=spec.dataset_name, workspace=workspace, settings=settings, client=self.client)
+        dataset = rg.Dataset(
+            name=spec.dataset_name, workspace=workspace, settings=settings, client=self.client
+        )
         dataset.create()
         self._datasets[(spec.workspace, spec.dataset_name)] = dataset
         return dataset
@@ -90,7 +91,9 @@ class ArgillaAdapter:
         if key not in self._datasets:
             if self._quiet(lambda: self.client.workspaces(spec.workspace)) is None:
                 return None
-            found = self._quiet(lambda: self.client.datasets(name=spec.dataset_name, workspace=spec.workspace))
+            found = self._quiet(
+                lambda: self.client.datasets(name=spec.dataset_name, workspace=spec.workspace)
+            )
             if found is None:
                 return None
             self._datasets[key] = found
@@ -120,7 +123,9 @@ class ArgillaAdapter:
             suggested = []
             if suggestions is not None:
                 label, score = suggestions[position]
-                suggested = [rg.Suggestion(question_name=QUESTION, value=label, score=float(score), agent=agent)]
+                suggested = [
+                    rg.Suggestion(question_name=QUESTION, value=label, score=float(score), agent=agent)
+                ]
             records.append(
                 rg.Record(
                     id=record_id(index),

@@ -61,7 +61,12 @@ def read_corpus(source: DatasetSource) -> Corpus:
 def _read_trec(folder: Path) -> Corpus:
     train = _read_trec_file(folder / TREC_TRAIN)
     test = _read_trec_file(folder / TREC_TEST)
-    return Corpus([t for t, _ in train], [label for _, label in train], [t for t, _ in test], [label for _, label in test])
+    return Corpus(
+        [t for t, _ in train],
+        [label for _, label in train],
+        [t for t, _ in test],
+        [label for _, label in test],
+    )
 
 
 def _read_trec_file(path: Path) -> list[tuple[str, str]]:
@@ -89,7 +94,9 @@ def _read_label_folders(folder: Path, test_every: int = 5) -> Corpus:
     for label_folder in sorted(child for child in folder.iterdir() if child.is_dir()):
         for number, file in enumerate(sorted(label_folder.glob("*.txt"))):
             text = " ".join(file.read_text(encoding="utf-8", errors="replace").split())
-            texts, labels = (test_texts, test_labels) if number % test_every == 0 else (train_texts, train_labels)
+            texts, labels = (
+                (test_texts, test_labels) if number % test_every == 0 else (train_texts, train_labels)
+            )
             texts.append(text)
             labels.append(label_folder.name)
     return Corpus(train_texts, train_labels, test_texts, test_labels)

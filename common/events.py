@@ -40,7 +40,9 @@ class BatchLogged(_Event):
     type: Literal["batch.logged"] = "batch.logged"
     batch: int
     records: int
-    model_version: str | None = Field(default=None, description="The model that chose the batch and suggests labels.")
+    model_version: str | None = Field(
+        default=None, description="The model that chose the batch and suggests labels."
+    )
 
 
 class BatchCompleted(_Event):
@@ -121,7 +123,11 @@ def publish(connection: redis.Redis, event: Event) -> None:
 
 
 def read(
-    connection: redis.Redis, run: str | None = None, after: str = "0", block_ms: int | None = None, count: int = 500
+    connection: redis.Redis,
+    run: str | None = None,
+    after: str = "0",
+    block_ms: int | None = None,
+    count: int = 500,
 ) -> Iterator[tuple[str, Event]]:
     """Events after stream id ``after``, with their ids; waits up to ``block_ms`` for new ones."""
     stream = keys.run_events(run) if run else keys.ALL_EVENTS

@@ -38,7 +38,9 @@ class Settings(BaseSettings):
     )
     stack_timeout: float = Field(default=90.0, gt=0, description="Seconds `stack up` waits for readiness.")
 
-    device: str = Field(default="auto", pattern=r"^(auto|cpu|cuda(:\d+)?)$", description="Where models train.")
+    device: str = Field(
+        default="auto", pattern=r"^(auto|cpu|cuda(:\d+)?)$", description="Where models train."
+    )
     poll_interval: float = Field(default=1.0, gt=0, le=60, description="Seconds between the watcher's polls.")
 
     @field_validator("home", "argilla_python", mode="after")

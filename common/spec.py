@@ -54,8 +54,12 @@ class RunSpec(BaseModel):
 
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")
     dataset: DatasetSource
-    labels: list[str] | None = Field(default=None, description="Label names; default: those found in the data.")
-    backend: Backend | None = Field(default=None, description="Default: embeddings on CPU, transformer on CUDA.")
+    labels: list[str] | None = Field(
+        default=None, description="Label names; default: those found in the data."
+    )
+    backend: Backend | None = Field(
+        default=None, description="Default: embeddings on CPU, transformer on CUDA."
+    )
     model: str = DEFAULT_MODEL
     query_strategy: str = "BreakingTies"
     batch_size: int = Field(default=20, ge=1, le=1000)
@@ -87,7 +91,9 @@ class RunSpec(BaseModel):
     @classmethod
     def _known_stopping_criterion(cls, name: str | None) -> str | None:
         if name is not None and name not in STOPPING_CRITERIA:
-            raise ValueError(f"unknown stopping criterion {name!r}; choose one of {', '.join(STOPPING_CRITERIA)}")
+            raise ValueError(
+                f"unknown stopping criterion {name!r}; choose one of {', '.join(STOPPING_CRITERIA)}"
+            )
         return name
 
     @model_validator(mode="after")

@@ -50,7 +50,9 @@ class SimulatedAnnotator:
             warnings.simplefilter("ignore")
             user = client.users(USERNAME)
         if user is None:
-            user = rg.User(username=USERNAME, password=secrets.token_urlsafe(16), role="annotator", client=client)
+            user = rg.User(
+                username=USERNAME, password=secrets.token_urlsafe(16), role="annotator", client=client
+            )
             user.create()
         workspace = self.argilla.dataset(self.spec).workspace
         if USERNAME not in {member.username for member in workspace.users}:
@@ -78,7 +80,10 @@ class SimulatedAnnotator:
         for record in self.argilla.dataset(self.spec).records(query=query, with_responses=True):
             if any(response.user_id == self.user.id for response in record.responses):
                 continue
-            body = {"values": {QUESTION: {"value": self.answer(pool_index(str(record.id)))}}, "status": "submitted"}
+            body = {
+                "values": {QUESTION: {"value": self.answer(pool_index(str(record.id)))}},
+                "status": "submitted",
+            }
             self.http.post(f"/api/v1/records/{record._server_id}/responses", json=body).raise_for_status()
             submitted += 1
             if self.delay:
@@ -101,7 +106,9 @@ class SimulatedAnnotator:
                 )
             time.sleep(0.2)
 
-    def run(self, batches: int, timeout: float = 900, on_batch: Callable[[int, int], None] | None = None) -> int:
+    def run(
+        self, batches: int, timeout: float = 900, on_batch: Callable[[int, int], None] | None = None
+    ) -> int:
         """Label up to ``batches`` batches, from the current one on; the number labelled."""
         batch = self.registry.get(self.run_name).batch
         done = 0

@@ -28,8 +28,8 @@ def server_python(settings: Settings, paths: StackPaths) -> Path:
     if settings.argilla_python is not None:
         if not settings.argilla_python.exists():
             raise StackError(
-                f"ALLOOP_ARGILLA_PYTHON={settings.argilla_python} does not exist; point it at the python of a "
-                "virtualenv with argilla-server, or unset it to let alloop create one"
+                f"ALLOOP_ARGILLA_PYTHON={settings.argilla_python} does not exist; point it at the python "
+                "of a virtualenv with argilla-server, or unset it to let alloop create one"
             )
         return settings.argilla_python
     python = paths.server_venv / "bin" / "python"
@@ -62,7 +62,8 @@ def start(settings: Settings, paths: StackPaths, credentials: Credentials, redis
         return url
     if not port_is_free(settings.stack_host, settings.argilla_port):
         raise StackError(
-            f"port {settings.argilla_port} for Argilla is already in use; set ALLOOP_ARGILLA_PORT to a free port"
+            f"port {settings.argilla_port} for Argilla is already in use; "
+            "set ALLOOP_ARGILLA_PORT to a free port"
         )
     python = server_python(settings, paths)
     log_file = paths.log_file(SERVICE)
@@ -70,7 +71,7 @@ def start(settings: Settings, paths: StackPaths, credentials: Credentials, redis
         **os.environ,
         "PYTHONPATH": str(PROJECT_ROOT),
         "ARGILLA_HOME_PATH": str(paths.argilla_home),
-        "ARGILLA_DATABASE_URL": f"sqlite+aiosqlite:///{paths.argilla_home / 'argilla.db'}?check_same_thread=False",
+        "ARGILLA_DATABASE_URL": f"sqlite+aiosqlite:///{paths.argilla_home / 'argilla.db'}",
         "ARGILLA_REDIS_URL": redis_url,
         "ARGILLA_ENABLE_TELEMETRY": "0",
         "HF_HUB_DISABLE_TELEMETRY": "1",
@@ -80,7 +81,11 @@ def start(settings: Settings, paths: StackPaths, credentials: Credentials, redis
         "ALLOOP_ARGILLA_PORT": str(settings.argilla_port),
     }
     process = spawn(
-        [str(python), "-m", ENTRY_MODULE], env=env, pid_file=paths.pid_file(SERVICE), log_file=log_file, cwd=paths.root
+        [str(python), "-m", ENTRY_MODULE],
+        env=env,
+        pid_file=paths.pid_file(SERVICE),
+        log_file=log_file,
+        cwd=paths.root,
     )
     deadline = time.monotonic() + settings.stack_timeout
     while True:

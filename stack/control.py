@@ -64,7 +64,11 @@ def up(settings: Settings) -> StackState:
 def down(settings: Settings) -> list[str]:
     """Stop what `up` started (never an external Redis); the names of the services stopped."""
     paths = StackPaths.under(settings.home)
-    stopped = [name for name, stop in (("argilla", argilla_service.stop), ("redis", redis_service.stop)) if stop(paths)]
+    stopped = [
+        name
+        for name, stop in (("argilla", argilla_service.stop), ("redis", redis_service.stop))
+        if stop(paths)
+    ]
     paths.state.unlink(missing_ok=True)
     return stopped
 
@@ -74,7 +78,9 @@ def read_state(settings: Settings) -> StackState:
     paths = StackPaths.under(settings.home)
     state = _load_state(paths)
     if state is None or argilla_service.managed_pid(paths) is None:
-        raise StackError(f"the local stack under {settings.home} is not running; start it with `alloop stack up`")
+        raise StackError(
+            f"the local stack under {settings.home} is not running; start it with `alloop stack up`"
+        )
     return state
 
 
@@ -84,7 +90,9 @@ def _load_state(paths: StackPaths) -> StackState | None:
     except FileNotFoundError:
         return None
     except ValidationError:
-        raise StackError(f"{paths.state} is damaged; run `alloop stack down` then `alloop stack up`") from None
+        raise StackError(
+            f"{paths.state} is damaged; run `alloop stack down` then `alloop stack up`"
+        ) from None
 
 
 def status(settings: Settings) -> list[ServiceStatus]:

@@ -29,6 +29,8 @@ def load_or_create(path: Path) -> Credentials:
             raise StackError(
                 f"{path} is not a valid credentials file; delete it to create a new owner login"
             ) from None
-    credentials = Credentials(password=secrets.token_urlsafe(12), api_key=f"alloop.{secrets.token_urlsafe(32)}")
+    credentials = Credentials(
+        password=secrets.token_urlsafe(12), api_key=f"alloop.{secrets.token_urlsafe(32)}"
+    )
     atomic_write_text(path, credentials.model_dump_json(indent=2), mode=0o600)
     return credentials

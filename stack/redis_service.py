@@ -64,7 +64,9 @@ def start(settings: Settings, paths: StackPaths) -> str:
         "--daemonize", "no",
         "--logfile", "",
     ]  # fmt: skip
-    process = spawn(command, env=os.environ, pid_file=paths.pid_file(SERVICE), log_file=log_file, cwd=paths.redis_dir)
+    process = spawn(
+        command, env=os.environ, pid_file=paths.pid_file(SERVICE), log_file=log_file, cwd=paths.redis_dir
+    )
     deadline = time.monotonic() + 20
     while True:
         if process.poll() is not None:

@@ -36,7 +36,9 @@ def train_batch(run_name: str, batch: int) -> dict[str, object]:
         with client.lock(keys.run_lock(run_name), timeout=LOCK_TTL_S, blocking_timeout=LOCK_WAIT_S):
             return Training(settings, connection, client, RunRegistry(client).get(run_name)).learn(batch)
     except Exception as error:
-        events.publish(client, events.JobFailed(run=run_name, batch=batch, job_id=job_id, error=repr(error)[:2000]))
+        events.publish(
+            client, events.JobFailed(run=run_name, batch=batch, job_id=job_id, error=repr(error)[:2000])
+        )
         raise
 
 
@@ -88,13 +90,20 @@ class Training:
 
     def learn(self, batch: int) -> dict[str, object]:
         if self.store.exists(batch):
-            log.info("run %s: batch %d was learned already; making sure batch %d is logged", self.run.name, batch, batch + 1)
+            log.info(
+                "run %s: batch %d was learned already; making sure batch %d is logged",
+                self.run.name,
+                batch,
+                batch + 1,
+            )
             self.log_next(batch)
             return {"batch": batch, "already_learned": True}
         previous = self.store.latest()
         expected = INITIAL if batch == 0 else batch - 1
         if previous != expected:
-            raise RuntimeError(f"run {self.run.name}: batch {batch} needs checkpoint {expected}, the latest is {previous}")
+            raise RuntimeError(
+                f"run {self.run.name}: batch {batch} needs checkpoint {expected}, the latest is {previous}"
+            )
 
         clock = Stopwatch()
         with clock.step("restore"):
@@ -103,7 +112,9 @@ class Training:
             answers = {record.index: record for record in self.argilla.batch_records(self.spec, batch)}
         missing = sorted(set(learner.awaiting) - set(answers))
         if missing:
-            raise RuntimeError(f"run {self.run.name}: batch {batch} in Argilla lacks pool items {missing[:10]}")
+            raise RuntimeError(
+                f"run {self.run.name}: batch {batch} in Argilla lacks pool items {missing[:10]}"
+            )
         labels = [None if answers[index].discarded else answers[index].label for index in learner.awaiting]
         with clock.step("train"):
             learner.teach(labels)
@@ -158,12 +169,17 @@ class Training:
     def _log(self, batch: int, learner: Learner, indices: list[int], version: str) -> None:
         texts = corpus_of(self.spec).train_texts
         suggestions = learner.suggest(indices)
-        self.argilla.log_batch(self.spec, batch, indices, [texts[i] for i in indices], suggestions, agent=version)
+        self.argilla.log_batch(
+            self.spec, batch, indices, [texts[i] for i in indices], suggestions, agent=version
+        )
         self.registry.set_batch(self.run.name, batch)
         events.publish(
-            self.redis, events.BatchLogged(run=self.run.name, batch=batch, records=len(indices), model_version=version)
+            self.redis,
+            events.BatchLogged(run=self.run.name, batch=batch, records=len(indices), model_version=version),
         )
-        log.info("run %s: logged batch %d (%d records) chosen by %s", self.run.name, batch, len(indices), version)
+        log.info(
+            "run %s: logged batch %d (%d records) chosen by %s", self.run.name, batch, len(indices), version
+        )
 
     def _record(self, updated: events.ModelUpdated) -> None:
         self.paths.metrics.parent.mkdir(parents=True, exist_ok=True)
@@ -172,5 +188,10 @@ class Training:
         events.publish(self.redis, updated)
         log.info(
             "run %s: batch %d learned: %d labels, accuracy %.3f, macro-F1 %.3f, %.1f s",
-            self.run.name, updated.batch, updated.labels, updated.accuracy, updated.macro_f1, updated.timings.total,
-        )  # fmt: skip
+            self.run.name,
+            updated.batch,
+            updated.labels,
+            updated.accuracy,
+            updated.macro_f1,
+            updated.timings.total,
+        )

@@ -14,7 +14,7 @@ KEEP_S = 7 * 24 * 3600
 
 
 def enqueue_training(queue: Queue, run: str, batch: int) -> Job | None:
-    """Queue training on ``batch`` of ``run``; None when a job for it exists already (queued, running or done).
+    """Queue training on ``batch`` of ``run``; None when a job for it exists (queued, running or done).
 
     The job id is deterministic and rq checks and saves it atomically, so two watchers, or one that
     restarted, never cause two trainings.

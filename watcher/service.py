@@ -52,7 +52,11 @@ class Watcher:
         events.publish(
             self.redis,
             events.BatchCompleted(
-                run=run.name, batch=run.batch, submitted=batch.submitted, discarded=batch.discarded, job_id=job.id
+                run=run.name,
+                batch=run.batch,
+                submitted=batch.submitted,
+                discarded=batch.discarded,
+                job_id=job.id,
             ),
         )
         return job.id

@@ -15,7 +15,9 @@ LABELS = ["ABBR", "DESC", "ENTY", "HUM", "LOC", "NUM"]
 def as_user(connection: dict[str, str], user: rg.User) -> httpx.Client:
     """An HTTP client that acts as ``user`` with that user's own API key, as the web UI does."""
     url = connection["ARGILLA_API_URL"]
-    reply = httpx.get(f"{url}/api/v1/users/{user.id}", headers={"X-Argilla-Api-Key": connection["ARGILLA_API_KEY"]})
+    reply = httpx.get(
+        f"{url}/api/v1/users/{user.id}", headers={"X-Argilla-Api-Key": connection["ARGILLA_API_KEY"]}
+    )
     reply.raise_for_status()
     return httpx.Client(base_url=url, headers={"X-Argilla-Api-Key": reply.json()["api_key"]})
 
@@ -43,14 +45,18 @@ def dataset(client: rg.Argilla, workspace: rg.Workspace) -> rg.Dataset:
         distribution=rg.TaskDistribution(min_submitted=1),
         guidelines="Pick the type of answer the question asks for.",
     )
-    created = rg.Dataset(name=f"trec-{uuid.uuid4().hex[:8]}", workspace=workspace, settings=settings, client=client)
+    created = rg.Dataset(
+        name=f"trec-{uuid.uuid4().hex[:8]}", workspace=workspace, settings=settings, client=client
+    )
     created.create()
     records = [
         rg.Record(
             id=f"q{i}",
             fields={"text": f"What is question number {i} about ?"},
             metadata={"batch_id": i // 10},
-            suggestions=[rg.Suggestion(question_name="label", value=LABELS[i % 6], score=0.5, agent="model-v1")],
+            suggestions=[
+                rg.Suggestion(question_name="label", value=LABELS[i % 6], score=0.5, agent="model-v1")
+            ],
         )
         for i in range(20)
     ]
@@ -92,7 +98,9 @@ def test_responses_by_a_user_complete_records(
         for records, status in ((submitted, "submitted"), (discarded, "discarded"), (draft, "draft")):
             for record in records:
                 body = {"values": {"label": {"value": "HUM"}}, "status": status}
-                annotator_http.post(f"/api/v1/records/{record._server_id}/responses", json=body).raise_for_status()
+                annotator_http.post(
+                    f"/api/v1/records/{record._server_id}/responses", json=body
+                ).raise_for_status()
 
     def ids(status: str) -> set[str]:
         return {r.id for r in dataset.records(query=batch_query(0, ("response.status", "==", status)))}
@@ -102,7 +110,9 @@ def test_responses_by_a_user_complete_records(
     assert ids("draft") == {r.id for r in draft}
     assert ids("pending") == set()
 
-    completed = {r.id for r in dataset.records(query=rg.Query(filter=rg.Filter(("status", "==", "completed"))))}
+    completed = {
+        r.id for r in dataset.records(query=rg.Query(filter=rg.Filter(("status", "==", "completed"))))
+    }
     assert completed == {r.id for r in submitted}
     by_id = {record.id: record for record in dataset.records(query=batch_query(0))}
     assert by_id[submitted[0].id].status == "completed"

@@ -57,7 +57,12 @@ def dataset(client: rg.Argilla) -> rg.Dataset:
     )
     created = rg.Dataset(name="browser-test", workspace=workspace, settings=settings, client=client).create()
     created.records.log(
-        [rg.Record(id=f"r{i}", fields={"text": f"Who painted picture number {i} ?"}, metadata={"batch_id": 0}) for i in range(3)]
+        [
+            rg.Record(
+                id=f"r{i}", fields={"text": f"Who painted picture number {i} ?"}, metadata={"batch_id": 0}
+            )
+            for i in range(3)
+        ]
     )
     return created
 

@@ -35,7 +35,9 @@ def test_up_is_idempotent_and_status_shows_each_part(stack: LocalStack) -> None:
 
 def test_eval_stack_env_lets_the_sdk_authenticate(stack: LocalStack) -> None:
     script = 'eval "$(alloop stack env)" && python -c "import argilla as rg; print(rg.Argilla().me.username)"'
-    result = subprocess.run(["bash", "-c", script], env=stack.env, capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        ["bash", "-c", script], env=stack.env, capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "alloop"
 
@@ -105,6 +107,9 @@ def test_stale_pid_files_are_ignored_and_down_leaves_no_process(tmp_path: Path) 
 
     down = local.down()
     assert down.returncode == 0 and "argilla" in down.stdout and "redis" in down.stdout
-    assert not any(psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE for pid in pids.values())
+    assert not any(
+        psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+        for pid in pids.values()
+    )
     assert port_is_free("127.0.0.1", local.argilla_port) and port_is_free("127.0.0.1", local.redis_port)
     assert local.run("stack", "status").returncode == 1

@@ -41,7 +41,12 @@ class LocalStack:
 
     def run(self, *args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [alloop_executable(), *args], env=self.env, capture_output=True, text=True, timeout=timeout, check=False
+            [alloop_executable(), *args],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
         )
 
     def up(self) -> subprocess.CompletedProcess[str]:

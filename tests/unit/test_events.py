@@ -7,15 +7,27 @@ from common import events, keys
 
 SAMPLES: list[events.Event] = [
     events.RunCreated(
-        run="r", dataset="d", workspace="w", labels=["A", "B"], pool_size=10, batch_size=2,
-        backend="embeddings", query_strategy="BreakingTies",
-    ),  # fmt: skip
+        run="r",
+        dataset="d",
+        workspace="w",
+        labels=["A", "B"],
+        pool_size=10,
+        batch_size=2,
+        backend="embeddings",
+        query_strategy="BreakingTies",
+    ),
     events.BatchLogged(run="r", batch=1, records=20, model_version="embeddings:m@0"),
     events.BatchCompleted(run="r", batch=1, submitted=19, discarded=1, job_id="j"),
     events.ModelUpdated(
-        run="r", batch=1, model_version="embeddings:m@1", labels=39, accuracy=0.8, macro_f1=0.7,
-        per_class_f1={"A": 0.9, "B": 0.5}, timings=events.Timings(train=0.2, total=1.0),
-    ),  # fmt: skip
+        run="r",
+        batch=1,
+        model_version="embeddings:m@1",
+        labels=39,
+        accuracy=0.8,
+        macro_f1=0.7,
+        per_class_f1={"A": 0.9, "B": 0.5},
+        timings=events.Timings(train=0.2, total=1.0),
+    ),
     events.RunStopped(run="r", reason="criterion", batch=5),
     events.RunResumed(run="r", batch=6),
     events.JobFailed(run="r", batch=2, job_id="j", error="boom"),

@@ -13,7 +13,11 @@ TREC = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "trec6"
 
 def test_defaults_follow_the_tutorial() -> None:
     spec = load_spec(None, {"name": "r", "dataset.path": "data"})
-    assert (spec.query_strategy, spec.batch_size, spec.stopping_criterion) == ("BreakingTies", 20, "KappaAverage")
+    assert (spec.query_strategy, spec.batch_size, spec.stopping_criterion) == (
+        "BreakingTies",
+        20,
+        "KappaAverage",
+    )
     assert spec.dataset_name == "r" and spec.backend is None and spec.min_submitted == 1
 
 
@@ -21,14 +25,22 @@ def test_yaml_file_with_flags_on_top(tmp_path: Path) -> None:
     spec_file = tmp_path / "run.yaml"
     spec_file.write_text("name: a\ndataset: data/trec\nbatch_size: 10\nbackend: setfit\n")
     spec = load_spec(spec_file, {"batch_size": 30, "seed": None})
-    assert (spec.name, spec.dataset.path, spec.batch_size, spec.backend) == ("a", "data/trec", 30, Backend.setfit)
+    assert (spec.name, spec.dataset.path, spec.batch_size, spec.backend) == (
+        "a",
+        "data/trec",
+        30,
+        Backend.setfit,
+    )
 
 
 @pytest.mark.parametrize(
     ("overrides", "fragment"),
     [
         ({"backend": "bert"}, "backend: Input should be 'embeddings', 'transformer' or 'setfit'"),
-        ({"query_strategy": "Magic"}, "query_strategy: unknown query strategy 'Magic'; choose one of BreakingTies"),
+        (
+            {"query_strategy": "Magic"},
+            "query_strategy: unknown query strategy 'Magic'; choose one of BreakingTies",
+        ),
         ({"stopping_criterion": "Never"}, "stopping_criterion: unknown stopping criterion"),
         ({"batch_size": 0}, "batch_size"),
         ({"labels": ["A"]}, "labels: give at least two label names"),
@@ -61,7 +73,7 @@ def test_csv_columns_are_checked(tmp_path: Path) -> None:
     (tmp_path / "train.csv").write_text("sentence,category\nhello,A\n")
     (tmp_path / "test.csv").write_text("sentence,category\nbye,B\n")
     source = DatasetSource(path=str(tmp_path / "train.csv"), test=str(tmp_path / "test.csv"))
-    with pytest.raises(UserError, match="no text column 'text'.*set `dataset.text_column`"):
+    with pytest.raises(UserError, match=r"no text column 'text'.*set `dataset\.text_column`"):
         read_corpus(source)
     fixed = source.model_copy(update={"text_column": "sentence", "label_column": "category"})
     assert read_corpus(fixed) == Corpus(["hello"], ["A"], ["bye"], ["B"])
@@ -72,7 +84,7 @@ def test_jsonl_and_unknown_formats(tmp_path: Path) -> None:
     corpus = read_corpus(DatasetSource(path=str(tmp_path / "a.jsonl"), test=str(tmp_path / "a.jsonl")))
     assert corpus.label_names() == ["P", "Q"]
     (tmp_path / "a.xml").write_text("<x/>")
-    with pytest.raises(UserError, match="use a .csv, .jsonl or .parquet"):
+    with pytest.raises(UserError, match=r"use a \.csv, \.jsonl or \.parquet"):
         read_corpus(DatasetSource(path=str(tmp_path / "a.xml"), test="t"))
 
 

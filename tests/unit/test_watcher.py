@@ -25,7 +25,9 @@ class FakeArgilla:
 
 
 def record(index: int, *, completed: bool = False, discarded: bool = False) -> BatchRecord:
-    return BatchRecord(index=index, completed=completed, discarded=discarded, label="A" if completed else None)
+    return BatchRecord(
+        index=index, completed=completed, discarded=discarded, label="A" if completed else None
+    )
 
 
 @pytest.fixture
@@ -52,12 +54,16 @@ def completed_events(redis: fakeredis.FakeRedis, run: str = "r1") -> list[events
 
 
 def test_progress_counts_each_record_once() -> None:
-    batch = progress([record(1, completed=True), record(1, completed=True), record(2, discarded=True), record(3)])
+    batch = progress(
+        [record(1, completed=True), record(1, completed=True), record(2, discarded=True), record(3)]
+    )
     assert (batch.total, batch.submitted, batch.discarded, batch.pending, batch.done) == (3, 1, 1, 1, False)
     assert not progress([]).done
 
 
-def test_a_complete_batch_is_enqueued_once_with_an_event(redis: fakeredis.FakeRedis, argilla: FakeArgilla) -> None:
+def test_a_complete_batch_is_enqueued_once_with_an_event(
+    redis: fakeredis.FakeRedis, argilla: FakeArgilla
+) -> None:
     register(redis)
     argilla.batches[("r1", 0)] = [record(i, completed=True) for i in range(3)]
     watcher = Watcher(argilla, redis)  # type: ignore[arg-type]
@@ -107,7 +113,9 @@ def test_a_restarted_watcher_does_not_enqueue_again_after_the_job_ran(
     assert Watcher(argilla, redis).poll() == []  # type: ignore[arg-type]
 
 
-def test_stopped_runs_and_runs_without_a_batch_are_ignored(redis: fakeredis.FakeRedis, argilla: FakeArgilla) -> None:
+def test_stopped_runs_and_runs_without_a_batch_are_ignored(
+    redis: fakeredis.FakeRedis, argilla: FakeArgilla
+) -> None:
     register(redis, "stopped")
     register(redis, "fresh", batch=-1)
     RunRegistry(redis).set_state("stopped", RunState.stopped)

@@ -1,0 +1,185 @@
+"""The active-learning loop end to end: real Argilla, real Redis, a watcher and a forking rq worker."""
+
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import argilla as rg
+import pytest
+import redis
+
+from common import events
+from common.checkpoints import CheckpointStore
+from common.corpus import read_corpus
+from common.runs import RunPaths
+from common.spec import DatasetSource
+from tests.support.stack import LocalStack, alloop_executable
+
+TREC = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "trec6"
+RUN = "e2e"
+
+pytestmark = pytest.mark.timeout(900)
+
+
+class Services:
+    """A watcher and a worker process, each restartable and killable."""
+
+    def __init__(self, env: dict[str, str], logs: Path) -> None:
+        self.env = env
+        self.logs = logs
+        self.processes: dict[str, subprocess.Popen[bytes]] = {}
+
+    def start(self, name: str) -> None:
+        log = (self.logs / f"{name}.log").open("ab")
+        self.processes[name] = subprocess.Popen(
+            [alloop_executable(), name],
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def kill(self, name: str) -> None:
+        process = self.processes.pop(name)
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+    def stop_all(self) -> None:
+        for name in list(self.processes):
+            self.kill(name)
+
+
+@pytest.fixture(scope="module")
+def env(stack: LocalStack, connection: dict[str, str]) -> dict[str, str]:
+    return {**stack.env, **connection, "ALLOOP_POLL_INTERVAL": "0.5"}
+
+
+@pytest.fixture(scope="module")
+def services(env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Services]:
+    running = Services(env, tmp_path_factory.mktemp("service-logs"))
+    running.start("watcher")
+    running.start("worker")
+    yield running
+    running.stop_all()
+
+
+@pytest.fixture(scope="module")
+def redis_client(connection: dict[str, str]) -> redis.Redis:
+    return redis.Redis.from_url(connection["REDIS_URL"])
+
+
+def alloop(env: dict[str, str], *args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(
+        [alloop_executable(), *args], env=env, capture_output=True, text=True, timeout=timeout
+    )
+    assert result.returncode == 0, f"alloop {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}"
+    return result
+
+
+def wait_for_model(client: redis.Redis, batch: int, timeout: float = 300) -> events.ModelUpdated:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for _, event in events.read(client, RUN):
+            if isinstance(event, events.JobFailed):
+                pytest.fail(f"job failed: {event.error}")
+            if isinstance(event, events.ModelUpdated) and event.batch == batch:
+                return event
+        time.sleep(0.3)
+    pytest.fail(f"no model.updated for batch {batch} within {timeout} s")
+
+
+@pytest.fixture(scope="module")
+def three_batches(env: dict[str, str], services: Services, redis_client: redis.Redis) -> None:
+    alloop(env, "init", "--name", RUN, "--dataset", str(TREC), "--batch-size", "20", "--workspace", "e2e")
+    alloop(env, "simulate", "--run", RUN, "--batches", "3", "--timeout", "300")
+    wait_for_model(redis_client, 2)
+
+
+def batches(client: rg.Argilla) -> dict[int, list[rg.Record]]:
+    dataset = client.datasets(name=RUN, workspace="e2e")
+    found: dict[int, list[rg.Record]] = {}
+    for record in dataset.records(with_suggestions=True):
+        found.setdefault(record.metadata["batch_id"], []).append(record)
+    return found
+
+
+def test_batches_hold_distinct_records_with_suggestions_after_batch_0(
+    three_batches: None, client: rg.Argilla
+) -> None:
+    found = batches(client)
+    assert sorted(found) == [0, 1, 2, 3]
+    assert all(len(records) == 20 for records in found.values())
+    ids = [record.id for records in found.values() for record in records]
+    assert len(set(ids)) == len(ids) == 80, "a record was queried twice"
+    assert all(not record.suggestions for record in found[0])
+    for batch in (1, 2, 3):
+        for record in found[batch]:
+            suggestion = record.suggestions["label"]
+            assert suggestion.value in {"ABBR", "DESC", "ENTY", "HUM", "LOC", "NUM"}
+            assert 0 < suggestion.score <= 1
+            assert suggestion.agent.endswith(f"@{batch - 1}")
+
+
+def test_events_arrive_in_order(three_batches: None, redis_client: redis.Redis) -> None:
+    kinds = [(event.type, getattr(event, "batch", None)) for _, event in events.read(redis_client, RUN)]
+    assert kinds[:2] == [("run.created", None), ("batch.logged", 0)]
+    position = {kind: kinds.index(kind) for kind in kinds}
+    assert len(position) == len(kinds), f"an event came twice: {kinds}"
+    for batch in range(3):
+        chain = [
+            ("batch.logged", batch),
+            ("batch.completed", batch),
+            ("batch.logged", batch + 1),
+            ("model.updated", batch),
+        ]
+        assert [position[kind] for kind in chain] == sorted(position[kind] for kind in chain), chain
+
+
+def test_one_checkpoint_per_batch_and_metrics_match_a_recomputation(
+    three_batches: None, stack: LocalStack, redis_client: redis.Redis
+) -> None:
+    from trainer.learner import Learner
+
+    paths = RunPaths.of(stack.home, RUN)
+    store = CheckpointStore(paths.checkpoints)
+    assert store.batches()[:3] == [0, 1, 2]
+    updates = {e.batch: e for _, e in events.read(redis_client, RUN) if isinstance(e, events.ModelUpdated)}
+    corpus = read_corpus(DatasetSource(path=str(TREC)))
+    for batch in (0, 1, 2):
+        learner = Learner.load(store.path(batch) / "learner", corpus, paths.cache, "cpu")
+        metrics = learner.evaluate()
+        assert metrics.accuracy == pytest.approx(updates[batch].accuracy, abs=1e-12)
+        assert metrics.labels == updates[batch].labels == 20 * (batch + 1)
+    lines = paths.metrics.read_text().splitlines()
+    assert len(lines) >= 3
+
+
+def test_the_run_continues_after_the_watcher_and_worker_are_killed(
+    three_batches: None,
+    env: dict[str, str],
+    services: Services,
+    redis_client: redis.Redis,
+    client: rg.Argilla,
+) -> None:
+    services.kill("watcher")
+    services.kill("worker")
+    services.start("watcher")
+    services.start("worker")
+    alloop(env, "simulate", "--run", RUN, "--batches", "1", "--timeout", "300")
+    update = wait_for_model(redis_client, 3)
+    assert update.labels == 80
+    assert sorted(batches(client)) == [0, 1, 2, 3, 4]
+    status = alloop(env, "status", "--json").stdout
+    assert f'"run": "{RUN}"' in status
+
+
+def test_report_writes_a_png_and_csv(three_batches: None, env: dict[str, str], stack: LocalStack) -> None:
+    csv = alloop(env, "report", "--run", RUN, "--format", "csv").stdout.splitlines()
+    assert csv[0] == "labels,accuracy,macro_f1"
+    assert csv[1].startswith("20,")
+    alloop(env, "report", "--run", RUN)
+    png = RunPaths.of(stack.home, RUN).root / "report.png"
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

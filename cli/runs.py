@@ -194,8 +194,12 @@ def show_events(
     run: str = typer.Option(None, "--run", help="Only this run's events."),
     follow: bool = typer.Option(False, "--follow", "-f", help="Keep printing new events."),
     as_json: bool = typer.Option(False, "--json", help="One JSON object per line."),
+    schema: bool = typer.Option(False, "--schema", help="Print the JSON Schema of the events and exit."),
 ) -> None:
     """Print the events on Redis, oldest first."""
+    if schema:
+        typer.echo(json.dumps(events.EVENT.json_schema(), indent=2))
+        return
     client = resolve_connection(get_settings()).redis()
     after = "0"
     try:

@@ -1,0 +1,79 @@
+"""The checkpoint store: complete or absent, never half-written; and the run registry."""
+
+from pathlib import Path
+
+import fakeredis
+import pytest
+
+from common.checkpoints import INITIAL, CheckpointStore, Manifest
+from common.errors import UserError
+from common.runs import RunRegistry, RunState
+from common.spec import RunSpec
+
+
+def write(content: str):  # type: ignore[no-untyped-def]
+    def writer(folder: Path) -> None:
+        folder.mkdir()
+        (folder / "state.bin").write_text(content)
+
+    return writer
+
+
+def manifest(batch: int) -> Manifest:
+    return Manifest(batch=batch, model_version=f"m@{batch}", labels=20 * (batch + 1), next_batch=[1, 2])
+
+
+def test_checkpoints_are_found_in_order(tmp_path: Path) -> None:
+    store = CheckpointStore(tmp_path)
+    assert store.latest() is None
+    store.save(manifest(INITIAL), write("initial"))
+    assert store.latest() == INITIAL and store.batches() == []
+    for batch in (1, 0, 2):
+        store.save(manifest(batch), write(f"b{batch}"))
+    assert store.batches() == [0, 1, 2] and store.latest() == 2
+    assert (store.path(1) / "learner" / "state.bin").read_text() == "b1"
+    assert store.manifest(2).next_batch == [1, 2]
+
+
+def test_a_failed_write_leaves_nothing(tmp_path: Path) -> None:
+    store = CheckpointStore(tmp_path)
+
+    def crash(folder: Path) -> None:
+        folder.mkdir()
+        (folder / "partial").write_text("half")
+        raise OSError("disk full")
+
+    with pytest.raises(OSError, match="disk full"):
+        store.save(manifest(0), crash)
+    assert store.latest() is None
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_existing_checkpoint_is_kept_on_retry(tmp_path: Path) -> None:
+    store = CheckpointStore(tmp_path)
+    store.save(manifest(0), write("first"))
+    store.save(manifest(0), write("second"))
+    assert (store.path(0) / "learner" / "state.bin").read_text() == "first"
+
+
+def test_a_folder_without_manifest_is_not_a_checkpoint(tmp_path: Path) -> None:
+    store = CheckpointStore(tmp_path)
+    store.path(3).mkdir(parents=True)
+    (store.path(3) / "manifest.json").write_text("{broken")
+    assert store.batches() == [] and store.latest() is None
+
+
+def test_registry_refuses_a_second_run_of_the_same_name() -> None:
+    registry = RunRegistry(fakeredis.FakeRedis())
+    spec = RunSpec(name="r", dataset={"path": "x"})
+    assert registry.register(spec)
+    assert not registry.register(spec.model_copy(update={"batch_size": 5}))
+    run = registry.get("r")
+    assert (run.state, run.batch, run.spec.batch_size) == (RunState.active, -1, 20)
+    registry.set_state("r", RunState.stopped)
+    registry.set_batch("r", 3)
+    assert registry.active() == [] and registry.get("r").batch == 3
+    registry.delete("r")
+    assert registry.names() == []
+    with pytest.raises(UserError, match="no run named 'r'"):
+        registry.get("r")

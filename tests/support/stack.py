@@ -3,6 +3,7 @@
 import os
 import shutil
 import subprocess
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -11,8 +12,12 @@ from tests.support.ports import free_port
 CONNECTION_VARIABLES = ("ARGILLA_API_URL", "ARGILLA_API_KEY", "REDIS_URL")
 
 
+BIN = Path(sys.executable).parent
+
+
 def alloop_executable() -> str:
-    found = shutil.which("alloop")
+    """The console script of the environment running the tests (activated or not)."""
+    found = shutil.which("alloop", path=str(BIN)) or shutil.which("alloop")
     assert found, "the alloop console script is not installed in this environment"
     return found
 
@@ -30,6 +35,7 @@ class LocalStack:
     def env(self) -> dict[str, str]:
         env = {name: value for name, value in os.environ.items() if name not in CONNECTION_VARIABLES}
         env.update(
+            PATH=f"{BIN}{os.pathsep}{env.get('PATH', '')}",
             ALLOOP_HOME=str(self.home),
             ALLOOP_ARGILLA_PORT=str(self.argilla_port),
             ALLOOP_REDIS_PORT=str(self.redis_port),

@@ -1,0 +1,33 @@
+"""Classifier backends behind one interface: ``embeddings``, ``transformer`` and ``setfit``."""
+
+from pathlib import Path
+
+from common.spec import Backend, RunSpec
+from trainer.backends.base import BackendOptions, ClassifierBackend
+from trainer.backends.devices import resolve_device
+
+
+def backend_for(spec: RunSpec, device: str) -> Backend:
+    """The spec's backend, or the default for the device: embeddings on CPU, transformer on CUDA."""
+    if spec.backend is not None:
+        return spec.backend
+    return Backend.transformer if device.startswith("cuda") else Backend.embeddings
+
+
+def make_backend(
+    spec: RunSpec, label_names: list[str], run_dir: Path, device: str, options: BackendOptions | None = None
+) -> ClassifierBackend:
+    """The backend a spec asks for, on ``device`` (``auto`` resolved here)."""
+    resolved = resolve_device(device)
+    kind = backend_for(spec, resolved)
+    backend_class: type[ClassifierBackend]
+    if kind == Backend.embeddings:
+        from trainer.backends.embeddings import EmbeddingsBackend as backend_class
+    elif kind == Backend.transformer:
+        from trainer.backends.transformer import TransformerBackend as backend_class
+    else:
+        from trainer.backends.setfit import SetFitBackend as backend_class
+    return backend_class(spec.model, label_names, run_dir, resolved, options or BackendOptions())
+
+
+__all__ = ["BackendOptions", "ClassifierBackend", "backend_for", "make_backend"]

@@ -1,0 +1,72 @@
+"""Sentence embeddings with sentence-transformers, computed once per model and text list."""
+
+import hashlib
+import os
+import tempfile
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+from sentence_transformers import SentenceTransformer
+
+from trainer.backends.models import loading, model_identity, resolve_model
+
+ENCODE_BATCH_SIZE = 64
+
+
+@lru_cache(maxsize=4)
+def load_encoder(model: str, device: str) -> SentenceTransformer:
+    """The sentence encoder for a spec's ``model`` on ``device`` (kept loaded for the process)."""
+    with loading(model):
+        return SentenceTransformer(resolve_model(model), device=device)
+
+
+def encode(model: str, texts: list[str], device: str) -> np.ndarray:
+    """L2-normalised float32 embeddings, one row per text."""
+    encoder = load_encoder(model, device)
+    vectors = encoder.encode(
+        texts, batch_size=ENCODE_BATCH_SIZE, normalize_embeddings=True, convert_to_numpy=True
+    )
+    return np.asarray(vectors, dtype=np.float32)
+
+
+def cache_key(model: str, texts: list[str]) -> str:
+    """Digest of the model's identity and the exact texts, in order."""
+    digest = hashlib.sha256(model_identity(model).encode())
+    for text in texts:
+        encoded = text.encode()
+        # Length prefixes keep ["ab", "c"] and ["a", "bc"] apart.
+        digest.update(len(encoded).to_bytes(8, "little"))
+        digest.update(encoded)
+    return digest.hexdigest()
+
+
+def cache_path(run_dir: Path, model: str, texts: list[str]) -> Path:
+    return run_dir / "embeddings" / f"{cache_key(model, texts)[:32]}.npy"
+
+
+def cached_embeddings(run_dir: Path, model: str, texts: list[str], device: str) -> np.ndarray:
+    """Embeddings of ``texts``, read from the run dir's cache or computed and stored there atomically."""
+    path = cache_path(run_dir, model, texts)
+    if path.exists():
+        vectors = np.load(path)
+        if vectors.shape[0] == len(texts):
+            return vectors
+    vectors = encode(model, texts, device)
+    write_atomically(path, vectors)
+    return vectors
+
+
+def write_atomically(path: Path, array: np.ndarray) -> None:
+    """Save ``array`` so that readers see either no file or the complete one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            np.save(handle, array)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise

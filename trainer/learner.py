@@ -1,0 +1,259 @@
+"""The active learner of one run: small-text's PoolBasedActiveLearner over the run's pool."""
+
+import pickle
+import random
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import small_text
+from sklearn.cluster import KMeans
+from sklearn.metrics import accuracy_score, f1_score
+from small_text import LABEL_IGNORED, LABEL_UNLABELED, PoolBasedActiveLearner, random_initialization_balanced
+
+from common.corpus import Corpus
+from common.spec import InitialBatch, RunSpec
+from trainer.backends import ClassifierBackend, make_backend
+
+STATE_FILE = "learner.pkl"
+SMALL_TEXT_FOLDER = "small-text"
+
+
+@dataclass(frozen=True)
+class Metrics:
+    """Scores on held-out data, and how many labels the model learned from."""
+
+    accuracy: float
+    macro_f1: float
+    per_class_f1: dict[str, float]
+    labels: int
+
+
+@dataclass
+class _State:
+    """What a checkpoint needs beyond small-text's own save."""
+
+    spec_json: str
+    label_names: list[str]
+    awaiting: list[int] = field(default_factory=list)
+    initialized: bool = False
+    stop: bool = False
+    stopping: Any = None
+
+
+def make_query_strategy(name: str) -> Any:
+    """A small-text query strategy by class name, with its defaults."""
+    return getattr(small_text, name)()
+
+
+def make_stopping_criterion(name: str | None, num_classes: int) -> Any:
+    return None if name is None else getattr(small_text, name)(num_classes)
+
+
+class Learner:
+    """Chooses batches, learns their labels, suggests labels, and evaluates."""
+
+    def __init__(
+        self,
+        spec: RunSpec,
+        backend: ClassifierBackend,
+        active: PoolBasedActiveLearner,
+        corpus: Corpus,
+        state: _State,
+    ) -> None:
+        self.spec = spec
+        self.backend = backend
+        self.active = active
+        self.corpus = corpus
+        self.state = state
+        self._test: Any = None
+
+    @classmethod
+    def build(
+        cls, spec: RunSpec, corpus: Corpus, label_names: list[str], run_dir: Path, device: str = "auto"
+    ) -> "Learner":
+        backend = make_backend(spec, label_names, run_dir, device)
+        pool = backend.dataset(corpus.train_texts, cache=True)
+        active = PoolBasedActiveLearner(
+            backend.classifier_factory(), make_query_strategy(spec.query_strategy), pool
+        )
+        state = _State(
+            spec_json=spec.model_dump_json(),
+            label_names=list(label_names),
+            stopping=make_stopping_criterion(spec.stopping_criterion, len(label_names)),
+        )
+        return cls(spec, backend, active, corpus, state)
+
+    @property
+    def backend_name(self) -> str:
+        return self.backend.kind.value
+
+    @property
+    def label_names(self) -> list[str]:
+        return self.state.label_names
+
+    @property
+    def awaiting(self) -> list[int]:
+        """Pool indices of the batch chosen last and not yet learned, in the order labels are expected."""
+        return list(self.state.awaiting)
+
+    @property
+    def labelled_count(self) -> int:
+        return int(self.active.indices_labeled.shape[0]) if self.state.initialized else 0
+
+    @property
+    def pool_size(self) -> int:
+        return len(self.corpus.train_texts)
+
+    def _seed(self) -> None:
+        """Seed every generator a strategy may draw from, so a retried step chooses the same batch."""
+        seed = self.spec.seed + self.labelled_count
+        random.seed(seed)
+        np.random.seed(seed % 2**32)
+        try:
+            import torch
+
+            torch.manual_seed(seed)
+        except ImportError:
+            pass
+
+    def first_batch(self) -> list[int]:
+        """Batch 0, chosen without a model: random (as the tutorial), balanced on gold labels, or cold-start."""
+        if self.state.initialized:
+            raise ValueError("the first batch has been learned already")
+        size = min(self.spec.batch_size, self.pool_size)
+        rng = np.random.default_rng(self.spec.seed)
+        if self.spec.initial_batch == InitialBatch.random:
+            chosen = rng.choice(self.pool_size, size=size, replace=False)
+        elif self.spec.initial_batch == InitialBatch.balanced:
+            self._seed()
+            gold = np.array([self.label_names.index(label) for label in self.corpus.train_labels])
+            chosen = random_initialization_balanced(gold, n_samples=size)
+        else:
+            chosen = self._diverse_sample(size)
+        self.state.awaiting = [int(index) for index in chosen]
+        return self.awaiting
+
+    def _diverse_sample(self, size: int) -> np.ndarray:
+        """The text nearest to each of ``size`` k-means centroids of the sentence embeddings."""
+        vectors = self.backend.sentence_vectors(self.corpus.train_texts)
+        kmeans = KMeans(n_clusters=size, random_state=self.spec.seed, n_init=3).fit(vectors)
+        chosen: list[int] = []
+        for cluster in range(size):
+            members = np.flatnonzero(kmeans.labels_ == cluster)
+            distances = np.linalg.norm(vectors[members] - kmeans.cluster_centers_[cluster], axis=1)
+            chosen.append(int(members[np.argmin(distances)]))
+        return np.array(sorted(set(chosen)))
+
+    def teach(self, labels: list[str | None]) -> None:
+        """Learn the labels of the awaiting batch, in its order; None marks a discarded record."""
+        if len(labels) != len(self.state.awaiting):
+            raise ValueError(f"{len(labels)} labels for a batch of {len(self.state.awaiting)} records")
+        unknown = sorted({label for label in labels if label is not None} - set(self.label_names))
+        if unknown:
+            raise ValueError(f"labels {unknown} are not among the run's labels {self.label_names}")
+        indices = np.array(self.state.awaiting, dtype=int)
+        y = np.array([LABEL_IGNORED if label is None else self.label_names.index(label) for label in labels])
+        self._seed()
+        if self.state.initialized:
+            self.active.indices_queried = indices
+            self.active.update(y)
+        else:
+            self._initialize(indices, y)
+        self.state.awaiting = []
+        self.state.stop = self._check_stopping()
+
+    def _initialize(self, indices: np.ndarray, y: np.ndarray) -> None:
+        kept = y != LABEL_IGNORED
+        if not kept.any():
+            raise ValueError("every record of the first batch was discarded: label at least one to start")
+        pool_y = np.full(self.pool_size, LABEL_UNLABELED, dtype=int)
+        pool_y[indices[kept]] = y[kept]
+        self.active.dataset.y = pool_y
+        self.active.initialize(indices[kept])
+        self.active.indices_ignored = np.concatenate([self.active.indices_ignored, indices[~kept]]).astype(
+            int
+        )
+        self.state.initialized = True
+
+    def _check_stopping(self) -> bool:
+        if self.state.stopping is None:
+            return False
+        predictions = self.active.classifier.predict(self.active.dataset)
+        return bool(self.state.stopping.stop(predictions=predictions))
+
+    def query(self) -> list[int]:
+        """Choose the next batch among items never labelled, discarded or chosen; empty when none are left."""
+        remaining = (
+            self.pool_size - self.active.indices_labeled.shape[0] - self.active.indices_ignored.shape[0]
+        )
+        if remaining <= 0:
+            self.state.awaiting = []
+            return []
+        self._seed()
+        chosen = self.active.query(num_samples=min(self.spec.batch_size, remaining))
+        self.state.awaiting = [int(index) for index in chosen]
+        return self.awaiting
+
+    def stop_reached(self) -> bool:
+        """The stopping criterion's verdict after the last teach()."""
+        return self.state.stop
+
+    def suggest(self, indices: list[int]) -> list[tuple[str, float]]:
+        """The predicted label of each pool item and its probability."""
+        if not indices:
+            return []
+        proba = np.asarray(self.active.classifier.predict_proba(self.active.dataset[np.array(indices)]))
+        best = proba.argmax(axis=1)
+        return [(self.label_names[int(label)], float(proba[row, label])) for row, label in enumerate(best)]
+
+    def evaluate(self, texts: list[str] | None = None, labels: list[str] | None = None) -> Metrics:
+        """Accuracy and F1 on ``texts``/``labels``, by default the corpus's test split."""
+        if texts is None or labels is None:
+            texts, labels = self.corpus.test_texts, self.corpus.test_labels
+            if self._test is None:
+                self._test = self.backend.dataset(texts, cache=True)
+            dataset = self._test
+        else:
+            dataset = self.backend.dataset(texts)
+        gold = np.array([self.label_names.index(label) for label in labels])
+        predicted = np.asarray(self.active.classifier.predict(dataset))
+        classes = list(range(len(self.label_names)))
+        per_class = f1_score(gold, predicted, labels=classes, average=None, zero_division=0)
+        return Metrics(
+            accuracy=float(accuracy_score(gold, predicted)),
+            macro_f1=float(f1_score(gold, predicted, labels=classes, average="macro", zero_division=0)),
+            per_class_f1={
+                name: float(score) for name, score in zip(self.label_names, per_class, strict=True)
+            },
+            labels=self.labelled_count,
+        )
+
+    def save(self, folder: Path) -> None:
+        """small-text's own save (without the pool, which is rebuilt from the corpus) plus our state."""
+        folder.mkdir(parents=True)
+        pool = self.active.dataset
+        self.active.dataset = None
+        try:
+            self.active.save(folder / SMALL_TEXT_FOLDER, create_folder=True)
+        finally:
+            self.active.dataset = pool
+        with (folder / STATE_FILE).open("wb") as state_file:
+            pickle.dump(self.state, state_file)
+
+    @classmethod
+    def load(cls, folder: Path, corpus: Corpus, run_dir: Path, device: str = "auto") -> "Learner":
+        """The learner exactly as saved, ready for the next teach()."""
+        with (folder / STATE_FILE).open("rb") as state_file:
+            state: _State = pickle.load(state_file)
+        spec = RunSpec.model_validate_json(state.spec_json)
+        backend = make_backend(spec, state.label_names, run_dir, device)
+        active = PoolBasedActiveLearner.load(folder / SMALL_TEXT_FOLDER)
+        pool = backend.dataset(corpus.train_texts, cache=True)
+        if state.initialized:
+            pool_y = np.full(len(corpus.train_texts), LABEL_UNLABELED, dtype=int)
+            pool_y[active.indices_labeled] = active.y
+            pool.y = pool_y
+        active.dataset = pool
+        return cls(spec, backend, active, corpus, state)

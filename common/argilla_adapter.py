@@ -33,6 +33,10 @@ def record_id(index: int) -> str:
     return f"{RECORD_PREFIX}{index}"
 
 
+def _status(status: object) -> str:
+    return str(getattr(status, "value", status))
+
+
 def pool_index(record_id_: str) -> int:
     return int(record_id_.removeprefix(RECORD_PREFIX))
 
@@ -58,7 +62,7 @@ class ArgillaAdapter:
         self.client = rg.Argilla(
             api_url=connection.argilla_api_url,
             api_key=connection.argilla_api_key,
-            headers=connection.argilla_headers or None,
+            headers=dict(connection.argilla_headers),
         )
         self._datasets: dict[tuple[str, str], rg.Dataset] = {}
 
@@ -144,13 +148,18 @@ class ArgillaAdapter:
 
     @staticmethod
     def _batch_record(record: rg.Record) -> BatchRecord:
-        responses = list(record.responses[QUESTION]) if QUESTION in record.responses else []
-        submitted = [str(r.value) for r in responses if str(r.status) == "submitted" and r.value is not None]
-        discarded = any(str(r.status) == "discarded" for r in record.responses)
+        # The raw models: the SDK's own view drops responses without values, as a discard can be.
+        responses = record._model.responses or []
+        submitted = [
+            str(response.values[QUESTION]["value"])
+            for response in responses
+            if _status(response.status) == "submitted" and (response.values or {}).get(QUESTION)
+        ]
+        discarded = any(_status(response.status) == "discarded" for response in responses)
         label = Counter(submitted).most_common(1)[0][0] if submitted else None
         return BatchRecord(
             index=pool_index(str(record.id)),
-            completed=str(record.status) == "completed",
+            completed=_status(record.status) == "completed",
             discarded=discarded and label is None,
             label=label,
         )

@@ -43,8 +43,8 @@ def resolve_connection(settings: Settings) -> Connection:
     }
     local = _local_stack(settings.home)
     if local is not None:
-        for name, value in local.model_dump().items():
-            configured[name] = configured[name] or value
+        for name in configured:
+            configured[name] = configured[name] or getattr(local, name)
     missing = [name.upper() for name, value in configured.items() if not value]
     if missing:
         raise ServiceError(
@@ -61,12 +61,11 @@ def _local_stack(home: Path) -> Connection | None:
         return None
 
 
-def check_argilla(url: str, api_key: str) -> str:
+def check_argilla(url: str, api_key: str, headers: dict[str, str] | None = None) -> str:
     """The username that ``api_key`` signs in as, or a ServiceError naming the problem and the fix."""
+    headers = {**(headers or {}), "X-Argilla-Api-Key": api_key}
     try:
-        response = httpx.get(
-            f"{url.rstrip('/')}/api/v1/me", headers={"X-Argilla-Api-Key": api_key}, timeout=5
-        )
+        response = httpx.get(f"{url.rstrip('/')}/api/v1/me", headers=headers, timeout=5)
     except httpx.HTTPError as error:
         raise ServiceError(
             f"Argilla at {url} does not answer ({error}); start it or fix ARGILLA_API_URL"

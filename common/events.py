@@ -6,7 +6,7 @@ Each stream entry has one field, ``event``, holding the JSON of one of the model
 
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import redis
 from pydantic import BaseModel, Field, TypeAdapter
@@ -118,7 +118,8 @@ def publish(connection: redis.Redis, event: Event) -> None:
     """Append ``event`` to its run's stream and to the stream of all runs, atomically."""
     with connection.pipeline(transaction=True) as pipe:
         for stream in (keys.run_events(event.run), keys.ALL_EVENTS):
-            pipe.xadd(stream, encode(event), maxlen=STREAM_MAXLEN, approximate=True)
+            fields: dict[Any, Any] = encode(event)
+            pipe.xadd(stream, fields, maxlen=STREAM_MAXLEN, approximate=True)
         pipe.execute()
 
 
@@ -131,7 +132,7 @@ def read(
 ) -> Iterator[tuple[str, Event]]:
     """Events after stream id ``after``, with their ids; waits up to ``block_ms`` for new ones."""
     stream = keys.run_events(run) if run else keys.ALL_EVENTS
-    replies = connection.xread({stream: after}, count=count, block=block_ms)
+    replies: Any = connection.xread({stream: after}, count=count, block=block_ms)
     for _stream, entries in replies or []:
         for entry_id, fields in entries:
             yield (entry_id.decode() if isinstance(entry_id, bytes) else entry_id), decode(fields)

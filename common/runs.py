@@ -30,6 +30,10 @@ class Run:
         return self.spec.name
 
 
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
 class UnknownRun(UserError):
     pass
 
@@ -60,12 +64,12 @@ class RunRegistry:
             raise UnknownRun(f"no run named {name!r}; see `alloop status` for the runs there are")
         return Run(
             spec=RunSpec.model_validate_json(fields[b"spec"]),
-            state=RunState(fields.get(b"state", b"active").decode()),
+            state=RunState(_text(fields.get(b"state", b"active"))),
             batch=int(fields.get(b"batch", -1)),
         )
 
     def names(self) -> list[str]:
-        return sorted(name.decode() for name in self.redis.smembers(keys.RUNS))
+        return sorted(_text(name) for name in self.redis.smembers(keys.RUNS))
 
     def all(self) -> list[Run]:
         return [self.get(name) for name in self.names()]

@@ -27,6 +27,10 @@ class Settings(BaseSettings):
     redis_url: str | None = Field(
         default=None, validation_alias=AliasChoices("REDIS_URL", "ALLOOP_REDIS_URL")
     )
+    argilla_headers: dict[str, str] = Field(
+        default_factory=dict,
+        description='Extra HTTP headers for Argilla as JSON, e.g. {"Authorization": "Bearer hf_…"}.',
+    )
 
     stack_host: str = "127.0.0.1"
     argilla_port: int = Field(default=6900, ge=1, le=65535)

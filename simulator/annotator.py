@@ -78,7 +78,7 @@ class SimulatedAnnotator:
         query = rg.Query(filter=rg.Filter([(f"metadata.{BATCH_METADATA}", "==", batch)]))
         submitted = 0
         for record in self.argilla.dataset(self.spec).records(query=query, with_responses=True):
-            if any(response.user_id == self.user.id for response in record.responses):
+            if any(response.user_id == self.user.id for response in record._model.responses or []):
                 continue
             body = {
                 "values": {QUESTION: {"value": self.answer(pool_index(str(record.id)))}},

@@ -100,7 +100,7 @@ def run_status_job_in_process() -> None:
         task.add_done_callback(running.discard)
         return task
 
-    job.delay = delay  # type: ignore[attr-defined]
+    job.delay = delay
 
 
 if __name__ == "__main__":

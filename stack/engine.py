@@ -747,6 +747,13 @@ class InMemorySearchEngine(BaseElasticAndOpenSearchEngine):
     async def ping(self) -> bool:
         return True
 
+    @staticmethod
+    def _map_record_response_to_es(response: Any) -> dict[str, Any]:
+        # Argilla accepts a discarded response without values, then fails indexing it (values is None).
+        if response.values is None:
+            return {"id": response.id, "status": response.status, "user_id": response.user_id}
+        return BaseElasticAndOpenSearchEngine._map_record_response_to_es(response)
+
     async def info(self) -> dict:
         with _LOCK:
             documents = sum(len(index.docs) for index in _STORE.values())

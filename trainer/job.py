@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Literal
 
 import redis
 
@@ -152,7 +153,7 @@ class Training:
         updated.timings.total = sum(clock.seconds.values())
         self._record(updated)
         if stop:
-            reason = "pool-exhausted" if not next_batch else "criterion"
+            reason: Literal["criterion", "pool-exhausted"] = "criterion" if next_batch else "pool-exhausted"
             self.registry.set_state(self.run.name, RunState.stopped)
             events.publish(self.redis, events.RunStopped(run=self.run.name, reason=reason, batch=batch))
             log.info("run %s stopped after batch %d (%s)", self.run.name, batch, reason)

@@ -119,7 +119,7 @@ class Learner:
             pass
 
     def first_batch(self) -> list[int]:
-        """Batch 0, chosen without a model: random (as the tutorial), balanced on gold labels, or cold-start."""
+        """Batch 0, chosen without a model: random (as the tutorial), balanced on gold labels, or diverse."""
         if self.state.initialized:
             raise ValueError("the first batch has been learned already")
         size = min(self.spec.batch_size, self.pool_size)

@@ -7,6 +7,9 @@ import argilla as rg
 import httpx
 import pytest
 
+from common.argilla_adapter import ArgillaAdapter, pool_index, record_id
+from common.connection import Connection
+from common.spec import RunSpec
 from tests.support.stack import LocalStack
 
 LABELS = ["ABBR", "DESC", "ENTY", "HUM", "LOC", "NUM"]
@@ -51,7 +54,7 @@ def dataset(client: rg.Argilla, workspace: rg.Workspace) -> rg.Dataset:
     created.create()
     records = [
         rg.Record(
-            id=f"q{i}",
+            id=record_id(i),
             fields={"text": f"What is question number {i} about ?"},
             metadata={"batch_id": i // 10},
             suggestions=[
@@ -72,19 +75,19 @@ def test_logged_records_come_back_with_their_suggestions(dataset: rg.Dataset) ->
     records = list(dataset.records(with_suggestions=True))
     assert len(records) == 20
     by_id = {record.id: record for record in records}
-    assert by_id["q7"].suggestions["label"].value == LABELS[7 % 6]
-    assert by_id["q7"].suggestions["label"].agent == "model-v1"
-    assert by_id["q7"].suggestions["label"].score == pytest.approx(0.5)
+    assert by_id[record_id(7)].suggestions["label"].value == LABELS[7 % 6]
+    assert by_id[record_id(7)].suggestions["label"].agent == "model-v1"
+    assert by_id[record_id(7)].suggestions["label"].score == pytest.approx(0.5)
 
 
 def test_query_by_metadata_batch_id(dataset: rg.Dataset) -> None:
     batch_one = list(dataset.records(query=batch_query(1)))
-    assert sorted(record.id for record in batch_one) == sorted(f"q{i}" for i in range(10, 20))
+    assert sorted(record.id for record in batch_one) == sorted(record_id(i) for i in range(10, 20))
 
 
 def test_text_search_finds_a_record(dataset: rg.Dataset) -> None:
     found = list(dataset.records(query=rg.Query(query="number 13")))
-    assert "q13" in {record.id for record in found}
+    assert record_id(13) in {record.id for record in found}
 
 
 def test_responses_by_a_user_complete_records(
@@ -125,6 +128,31 @@ def test_responses_by_a_user_complete_records(
     assert progress["users"][annotator.username]["completed"]["submitted"] == 6
 
 
+def test_the_adapter_reads_answers_even_a_discard_without_values(
+    connection: dict[str, str], dataset: rg.Dataset, annotator: rg.User
+) -> None:
+    """The web UI can discard without picking a label (empty values); the SDK's own response view drops those."""
+    batch_one = sorted(dataset.records(query=batch_query(1)), key=lambda record: record.id)
+    with as_user(connection, annotator) as annotator_http:
+        annotator_http.post(
+            f"/api/v1/records/{batch_one[0]._server_id}/responses", json={"values": {}, "status": "discarded"}
+        )
+        body = {"values": {"label": {"value": "LOC"}}, "status": "submitted"}
+        annotator_http.post(
+            f"/api/v1/records/{batch_one[1]._server_id}/responses", json=body
+        ).raise_for_status()
+    adapter = ArgillaAdapter(Connection(**{k.lower(): v for k, v in connection.items()}))
+    spec = RunSpec(
+        name="x", dataset={"path": "-"}, workspace=dataset.workspace.name, argilla_dataset=dataset.name
+    )
+    answers = {record.index: record for record in adapter.batch_records(spec, 1)}
+    assert len(answers) == 10
+    first, second = answers[pool_index(batch_one[0].id)], answers[pool_index(batch_one[1].id)]
+    assert (first.discarded, first.label, first.done) == (True, None, True)
+    assert (second.completed, second.label, second.done) == (True, "LOC", True)
+    assert sum(record.done for record in answers.values()) == 2
+
+
 def completed_count(dataset: rg.Dataset, expected: int) -> int:
     """The number of completed records, polled until it is ``expected`` (the server updates it in a task)."""
     deadline = time.monotonic() + 30
@@ -141,7 +169,7 @@ def test_changing_the_distribution_recomputes_record_status_in_the_server(datase
     assert completed_count(dataset, 0) == 0
     dataset.settings.distribution = rg.TaskDistribution(min_submitted=1)
     dataset.update()
-    assert completed_count(dataset, 6) == 6
+    assert completed_count(dataset, 7) == 7  # 6 of batch 0, 1 of batch 1
 
 
 def test_everything_is_found_again_after_a_restart(
@@ -155,4 +183,4 @@ def test_everything_is_found_again_after_a_restart(
     again = fresh.datasets(name=dataset.name, workspace=dataset.workspace.name)
     assert {record.id: record.status for record in again.records()} == before
     assert len(list(again.records(query=batch_query(1)))) == 10
-    assert again.progress()["completed"] == 6
+    assert again.progress()["completed"] == 7

@@ -54,8 +54,11 @@ def corpus_of(spec: RunSpec) -> Corpus:
 
 
 def model_version(spec: RunSpec, batch: int, backend: str) -> str:
-    """Names the model that learned up to ``batch``; Argilla shows it as the suggestions' agent."""
-    return f"{backend}:{spec.model}@{batch}"
+    """Names the model that learned up to ``batch``; Argilla shows it as the suggestions' agent.
+
+    Argilla allows letters, digits and ``-_:./`` and spaces in an agent.
+    """
+    return f"{backend}:{spec.model}/" + ("initial" if batch < 0 else f"batch-{batch}")
 
 
 @dataclass

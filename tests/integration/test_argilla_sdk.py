@@ -131,7 +131,7 @@ def test_responses_by_a_user_complete_records(
 def test_the_adapter_reads_answers_even_a_discard_without_values(
     connection: dict[str, str], dataset: rg.Dataset, annotator: rg.User
 ) -> None:
-    """The web UI can discard without picking a label (empty values); the SDK's own response view drops those."""
+    """The UI can discard without a label (empty values); the SDK's own response view drops those."""
     batch_one = sorted(dataset.records(query=batch_query(1)), key=lambda record: record.id)
     with as_user(connection, annotator) as annotator_http:
         annotator_http.post(

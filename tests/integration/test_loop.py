@@ -120,7 +120,7 @@ def test_batches_hold_distinct_records_with_suggestions_after_batch_0(
             suggestion = record.suggestions["label"]
             assert suggestion.value in {"ABBR", "DESC", "ENTY", "HUM", "LOC", "NUM"}
             assert 0 < suggestion.score <= 1
-            assert suggestion.agent.endswith(f"@{batch - 1}")
+            assert suggestion.agent.endswith(f"/batch-{batch - 1}")
 
 
 def test_events_arrive_in_order(three_batches: None, redis_client: redis.Redis) -> None:

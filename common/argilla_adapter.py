@@ -1,6 +1,5 @@
 """Everything alloop asks of Argilla, through the argilla 2.x SDK."""
 
-import os
 import warnings
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -12,8 +11,6 @@ import argilla as rg
 from common.connection import Connection
 from common.errors import UserError
 from common.spec import RunSpec
-
-os.environ.setdefault("TQDM_DISABLE", "1")  # the SDK draws progress bars on every log call
 
 QUESTION = "label"
 FIELD = "text"

@@ -14,7 +14,7 @@ from small_text import LABEL_IGNORED, LABEL_UNLABELED, PoolBasedActiveLearner, r
 
 from common.corpus import Corpus
 from common.spec import InitialBatch, RunSpec
-from trainer.backends import ClassifierBackend, make_backend
+from trainer.backends import BackendOptions, ClassifierBackend, make_backend
 
 STATE_FILE = "learner.pkl"
 SMALL_TEXT_FOLDER = "small-text"
@@ -36,6 +36,7 @@ class _State:
 
     spec_json: str
     label_names: list[str]
+    options: BackendOptions
     awaiting: list[int] = field(default_factory=list)
     initialized: bool = False
     stop: bool = False
@@ -71,9 +72,16 @@ class Learner:
 
     @classmethod
     def build(
-        cls, spec: RunSpec, corpus: Corpus, label_names: list[str], run_dir: Path, device: str = "auto"
+        cls,
+        spec: RunSpec,
+        corpus: Corpus,
+        label_names: list[str],
+        run_dir: Path,
+        device: str = "auto",
+        options: BackendOptions | None = None,
     ) -> "Learner":
-        backend = make_backend(spec, label_names, run_dir, device)
+        options = options or BackendOptions()
+        backend = make_backend(spec, label_names, run_dir, device, options)
         pool = backend.dataset(corpus.train_texts, cache=True)
         active = PoolBasedActiveLearner(
             backend.classifier_factory(), make_query_strategy(spec.query_strategy), pool
@@ -81,6 +89,7 @@ class Learner:
         state = _State(
             spec_json=spec.model_dump_json(),
             label_names=list(label_names),
+            options=options,
             stopping=make_stopping_criterion(spec.stopping_criterion, len(label_names)),
         )
         return cls(spec, backend, active, corpus, state)
@@ -248,7 +257,7 @@ class Learner:
         with (folder / STATE_FILE).open("rb") as state_file:
             state: _State = pickle.load(state_file)
         spec = RunSpec.model_validate_json(state.spec_json)
-        backend = make_backend(spec, state.label_names, run_dir, device)
+        backend = make_backend(spec, state.label_names, run_dir, device, state.options)
         active = PoolBasedActiveLearner.load(folder / SMALL_TEXT_FOLDER)
         pool = backend.dataset(corpus.train_texts, cache=True)
         if state.initialized:

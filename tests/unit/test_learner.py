@@ -1,0 +1,173 @@
+"""The learner: small-text's active learning with each backend, on small real and synthetic corpora."""
+
+from pathlib import Path
+
+import pytest
+
+from common.corpus import Corpus, read_corpus
+from common.spec import DatasetSource, RunSpec
+from trainer.backends import BackendOptions
+from trainer.learner import Learner
+
+TREC = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "trec6"
+TOPICS = {
+    "sport": [
+        "the team won the match",
+        "a goal in the final minute",
+        "the striker scored twice",
+        "a tennis final",
+    ],
+    "food": [
+        "a recipe for fresh bread",
+        "the soup needs more salt",
+        "bake the cake for an hour",
+        "a spicy curry",
+    ],
+    "tech": [
+        "the laptop battery died",
+        "a new phone operating system",
+        "the server crashed again",
+        "fast chips",
+    ],
+}
+LABELS = sorted(TOPICS)
+
+
+def synthetic() -> Corpus:
+    texts, labels = [], []
+    for variant in ("", " today", " again", " they said", " in the news"):
+        for label, sentences in TOPICS.items():
+            for sentence in sentences:
+                texts.append(sentence + variant)
+                labels.append(label)
+    return Corpus(texts, labels, [t + " now" for t in texts[:12]], labels[:12])
+
+
+def spec(**changes: object) -> RunSpec:
+    values: dict[str, object] = {
+        "name": "t",
+        "dataset": {"path": "-"},
+        "batch_size": 6,
+        "backend": "embeddings",
+    }
+    return RunSpec.model_validate(values | changes)
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("embeddings")
+
+
+def gold(learner: Learner, corpus: Corpus) -> list[str | None]:
+    return [corpus.train_labels[index] for index in learner.awaiting]
+
+
+def test_batches_never_repeat_and_discards_are_never_asked_again(cache: Path) -> None:
+    corpus = synthetic()
+    learner = Learner.build(spec(), corpus, LABELS, cache, "cpu")
+    seen = set(learner.first_batch())
+    discarded = learner.awaiting[0]
+    learner.teach([None, *gold(learner, corpus)[1:]])
+    for _ in range(5):
+        batch = learner.query()
+        assert batch and not seen & set(batch) and discarded not in batch
+        seen |= set(batch)
+        learner.teach(gold(learner, corpus))
+    assert learner.labelled_count == len(seen) - 1
+    assert discarded not in learner.active.indices_labeled
+
+
+def test_labels_must_match_the_batch(cache: Path) -> None:
+    corpus = synthetic()
+    learner = Learner.build(spec(), corpus, LABELS, cache, "cpu")
+    learner.first_batch()
+    with pytest.raises(ValueError, match="5 labels for a batch of 6"):
+        learner.teach(gold(learner, corpus)[:5])
+    with pytest.raises(ValueError, match="not among the run's labels"):
+        learner.teach(["weather"] * 6)
+
+
+def test_a_saved_learner_continues_exactly(cache: Path, tmp_path: Path) -> None:
+    corpus = synthetic()
+    learner = Learner.build(spec(), corpus, LABELS, cache, "cpu")
+    learner.first_batch()
+    learner.teach(gold(learner, corpus))
+    learner.query()
+    learner.save(tmp_path / "checkpoint")
+    restored = Learner.load(tmp_path / "checkpoint", corpus, cache, "cpu")
+    assert restored.awaiting == learner.awaiting
+    assert restored.evaluate() == learner.evaluate()
+    assert restored.suggest([0, 1, 2]) == learner.suggest([0, 1, 2])
+    restored.teach(gold(restored, corpus))
+    learner.teach(gold(learner, corpus))
+    assert restored.query() == learner.query()
+
+
+def test_the_same_seed_chooses_the_same_batches(cache: Path) -> None:
+    corpus = synthetic()
+    runs = []
+    for _ in range(2):
+        learner = Learner.build(spec(seed=7), corpus, LABELS, cache, "cpu")
+        chosen = [learner.first_batch()]
+        learner.teach(gold(learner, corpus))
+        chosen.append(learner.query())
+        runs.append(chosen)
+    assert runs[0] == runs[1]
+
+
+@pytest.mark.parametrize("initial", ["balanced", "cold-start"])
+def test_initial_batches_cover_the_classes(cache: Path, initial: str) -> None:
+    corpus = synthetic()
+    learner = Learner.build(spec(initial_batch=initial), corpus, LABELS, cache, "cpu")
+    first = learner.first_batch()
+    assert len(set(first)) == len(first) >= 3
+    if initial == "balanced":
+        assert {corpus.train_labels[index] for index in first} == set(LABELS)
+
+
+def test_suggestions_are_labels_with_probabilities(cache: Path) -> None:
+    corpus = synthetic()
+    learner = Learner.build(spec(), corpus, LABELS, cache, "cpu")
+    learner.first_batch()
+    learner.teach(gold(learner, corpus))
+    for label, score in learner.suggest(learner.query()):
+        assert label in LABELS and 0 < score <= 1
+
+
+def test_the_pool_runs_out_cleanly(cache: Path) -> None:
+    corpus = synthetic()
+    learner = Learner.build(spec(batch_size=25, stopping_criterion=None), corpus, LABELS, cache, "cpu")
+    learner.first_batch()
+    learner.teach(gold(learner, corpus))
+    assert len(learner.query()) == 25
+    learner.teach(gold(learner, corpus))
+    assert len(learner.query()) == 10
+    learner.teach(gold(learner, corpus))
+    assert learner.query() == [] and learner.labelled_count == 60
+
+
+def test_trec_reaches_the_tutorials_accuracy_at_260_labels(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Batch 0 of 20 random + 12 BreakingTies batches of 20: the tutorial reports about 0.8."""
+    corpus = read_corpus(DatasetSource(path=str(TREC)))
+    run_spec = RunSpec(name="trec", dataset=DatasetSource(path=str(TREC)), backend="embeddings")
+    learner = Learner.build(run_spec, corpus, corpus.label_names(), tmp_path_factory.mktemp("trec"), "cpu")
+    learner.first_batch()
+    for _ in range(13):
+        learner.teach(gold(learner, corpus))
+        learner.query()
+    metrics = learner.evaluate()
+    assert metrics.labels == 260
+    assert metrics.accuracy >= 0.78
+
+
+@pytest.mark.parametrize("backend", ["transformer", "setfit"])
+def test_fine_tuning_backends_learn_and_query(tmp_path: Path, backend: str) -> None:
+    corpus = synthetic()
+    run_spec = spec(backend=backend, stopping_criterion=None)
+    learner = Learner.build(run_spec, corpus, LABELS, tmp_path, "cpu", BackendOptions(num_epochs=1))
+    learner.first_batch()
+    learner.teach(gold(learner, corpus))
+    batch = learner.query()
+    assert len(batch) == 6 and not set(batch) & set(learner.active.indices_labeled)
+    assert all(label in LABELS for label, _ in learner.suggest(batch))
+    assert 0 <= learner.evaluate().accuracy <= 1

@@ -2,6 +2,8 @@
 
 import sys
 
+import httpx
+import redis
 import typer
 from rich.console import Console
 
@@ -37,5 +39,15 @@ def main() -> None:
     try:
         app()
     except UserError as error:
-        errors.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
-        sys.exit(1)
+        fail(str(error))
+    except redis.exceptions.ConnectionError as error:
+        fail(f"Redis does not answer ({error}); start it, or fix REDIS_URL (`alloop check` tells more)")
+    except httpx.TransportError as error:
+        fail(
+            f"Argilla does not answer ({error}); start it, or fix ARGILLA_API_URL (`alloop check` tells more)"
+        )
+
+
+def fail(message: str) -> None:
+    errors.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    sys.exit(1)

@@ -113,3 +113,23 @@ def test_stale_pid_files_are_ignored_and_down_leaves_no_process(tmp_path: Path) 
     )
     assert port_is_free("127.0.0.1", local.argilla_port) and port_is_free("127.0.0.1", local.redis_port)
     assert local.run("stack", "status").returncode == 1
+
+
+def test_bad_run_input_gets_one_line(stack: LocalStack, tmp_path: Path) -> None:
+    assert_one_line_error(
+        stack.run("init", "--name", "bad", "--dataset", "x", "--backend", "bert"), "backend", "'embeddings'"
+    )
+    assert_one_line_error(
+        stack.run("init", "--name", "bad", "--dataset", str(tmp_path / "missing.csv"), "--test", "t.csv"),
+        "does not exist",
+    )
+    assert_one_line_error(stack.run("stop", "--run", "nobody"), "no run named 'nobody'")
+
+
+def test_an_unreachable_redis_is_named_for_run_commands(stack: LocalStack) -> None:
+    silent = f"redis://127.0.0.1:{free_port()}/0"
+    stack.extra_env["REDIS_URL"] = silent
+    try:
+        assert_one_line_error(stack.run("status"), "Redis does not answer", "REDIS_URL")
+    finally:
+        stack.extra_env.pop("REDIS_URL")

@@ -1,5 +1,6 @@
 """The active-learning loop end to end: real Argilla, real Redis, a watcher and a forking rq worker."""
 
+import json
 import os
 import signal
 import subprocess
@@ -11,7 +12,7 @@ import argilla as rg
 import pytest
 import redis
 
-from common import events
+from common import events, keys
 from common.checkpoints import CheckpointStore
 from common.corpus import read_corpus
 from common.runs import RunPaths
@@ -183,3 +184,37 @@ def test_report_writes_a_png_and_csv(three_batches: None, env: dict[str, str], s
     alloop(env, "report", "--run", RUN)
     png = RunPaths.of(stack.home, RUN).root / "report.png"
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_stop_and_resume_keep_the_labels(
+    three_batches: None, env: dict[str, str], services: Services, redis_client: redis.Redis
+) -> None:
+    batch = json.loads(alloop(env, "status", "--json").stdout)["runs"][0]["batch"]
+    alloop(env, "stop", "--run", RUN)
+    assert json.loads(alloop(env, "status", "--json").stdout)["runs"][0]["state"] == "stopped"
+    alloop(env, "resume", "--run", RUN)
+    assert json.loads(alloop(env, "status", "--json").stdout)["runs"][0]["state"] == "active"
+    alloop(env, "simulate", "--run", RUN, "--batches", "1", "--timeout", "300")
+    assert wait_for_model(redis_client, batch).batch == batch
+    kinds = [(e.type, getattr(e, "reason", None)) for _, e in events.read(redis_client, RUN)]
+    assert ("run.stopped", "user") in kinds and ("run.resumed", None) in kinds
+
+
+def test_a_consumer_group_on_the_real_stream_reads_every_event_once(
+    three_batches: None, redis_client: redis.Redis
+) -> None:
+    stream = keys.run_events(RUN)
+    redis_client.xgroup_create(stream, "dashboard", id="0")
+    seen = []
+    while replies := redis_client.xreadgroup("dashboard", "screen-1", {stream: ">"}, count=50):
+        for entry_id, fields in replies[0][1]:
+            seen.append(events.decode(fields))
+            redis_client.xack(stream, "dashboard", entry_id)
+    assert seen == [event for _, event in events.read(redis_client, RUN)]
+    assert redis_client.xpending(stream, "dashboard")["pending"] == 0
+
+
+def test_events_print_as_json_lines(three_batches: None, env: dict[str, str]) -> None:
+    lines = alloop(env, "events", "--run", RUN, "--json").stdout.splitlines()
+    assert json.loads(lines[0])["type"] == "run.created"
+    assert all(json.loads(line)["version"] == events.SCHEMA_VERSION for line in lines)

@@ -3,7 +3,6 @@
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from common.connection import ServiceError, check_argilla
@@ -11,7 +10,7 @@ from common.settings import Settings
 from stack.credentials import Credentials
 from stack.errors import StackError
 from stack.paths import StackPaths
-from stack.process import log_tail, port_is_free, running_pid, spawn, terminate
+from stack.process import port_is_free, running_pid, spawn, stop_recorded, wait_ready
 
 SERVICE = "argilla"
 ENTRY_MODULE = "stack.argilla_entry"
@@ -87,20 +86,16 @@ def start(settings: Settings, paths: StackPaths, credentials: Credentials, redis
         log_file=log_file,
         cwd=paths.root,
     )
-    deadline = time.monotonic() + settings.stack_timeout
-    while True:
-        if process.poll() is not None:
-            paths.pid_file(SERVICE).unlink(missing_ok=True)
-            raise StackError(f"the Argilla server exited at start: {log_tail(log_file)} (log: {log_file})")
-        if _accepts(url, credentials.api_key):
-            return url
-        if time.monotonic() > deadline:
-            stop(paths)
-            raise StackError(
-                f"the Argilla server was not ready within {settings.stack_timeout:.0f} s; see {log_file}, "
-                "or raise ALLOOP_STACK_TIMEOUT"
-            )
-        time.sleep(0.25)
+    wait_ready(
+        process,
+        lambda: _accepts(url, credentials.api_key),
+        name="the Argilla server",
+        timeout=settings.stack_timeout,
+        pid_file=paths.pid_file(SERVICE),
+        log_file=log_file,
+        hint=", or raise ALLOOP_STACK_TIMEOUT",
+    )
+    return url
 
 
 def _accepts(url: str, api_key: str) -> bool:
@@ -113,9 +108,4 @@ def _accepts(url: str, api_key: str) -> bool:
 
 def stop(paths: StackPaths) -> bool:
     """Stop the Argilla server this stack started; False when none was running."""
-    pid = managed_pid(paths)
-    if pid is None:
-        return False
-    terminate(pid)
-    paths.pid_file(SERVICE).unlink(missing_ok=True)
-    return True
+    return stop_recorded(paths.pid_file(SERVICE), ENTRY_MODULE)

@@ -6,12 +6,13 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import psutil
 
 from common.files import atomic_write_text
+from stack.errors import StackError
 
 
 def running_pid(pid_file: Path, marker: str) -> int | None:
@@ -58,6 +59,39 @@ def spawn(
         )
     atomic_write_text(pid_file, f"{process.pid}\n")
     return process
+
+
+def wait_ready(
+    process: subprocess.Popen[bytes],
+    ready: Callable[[], bool],
+    *,
+    name: str,
+    timeout: float,
+    pid_file: Path,
+    log_file: Path,
+    hint: str = "",
+) -> None:
+    """Poll ``ready`` until it holds; if the process dies or time runs out, stop it and explain."""
+    deadline = time.monotonic() + timeout
+    while not ready():
+        if process.poll() is not None:
+            pid_file.unlink(missing_ok=True)
+            raise StackError(f"{name} exited at start: {log_tail(log_file)} (log: {log_file})")
+        if time.monotonic() > deadline:
+            terminate(process.pid)
+            pid_file.unlink(missing_ok=True)
+            raise StackError(f"{name} was not ready within {timeout:.0f} s; see {log_file}{hint}")
+        time.sleep(0.2)
+
+
+def stop_recorded(pid_file: Path, marker: str) -> bool:
+    """Stop the process a pid file names, if it is still ours; False when none was running."""
+    pid = running_pid(pid_file, marker)
+    if pid is None:
+        return False
+    terminate(pid)
+    pid_file.unlink(missing_ok=True)
+    return True
 
 
 def terminate(pid: int, timeout: float = 15.0) -> None:

@@ -2,16 +2,16 @@
 
 import os
 import shutil
-import time
 from pathlib import Path
 
 from common.connection import ServiceError, check_redis
 from common.settings import Settings
 from stack.errors import StackError
 from stack.paths import StackPaths
-from stack.process import log_tail, port_is_free, running_pid, spawn, terminate
+from stack.process import port_is_free, running_pid, spawn, stop_recorded, wait_ready
 
 SERVICE = "redis"
+MARKER = "-server"  # redis-server or valkey-server
 
 
 def server_binary() -> Path:
@@ -40,7 +40,7 @@ def local_url(settings: Settings) -> str:
 
 def managed_pid(paths: StackPaths) -> int | None:
     """The pid of the Redis this stack started, if it is still running."""
-    return running_pid(paths.pid_file(SERVICE), "-server")
+    return running_pid(paths.pid_file(SERVICE), MARKER)
 
 
 def start(settings: Settings, paths: StackPaths) -> str:
@@ -67,26 +67,25 @@ def start(settings: Settings, paths: StackPaths) -> str:
     process = spawn(
         command, env=os.environ, pid_file=paths.pid_file(SERVICE), log_file=log_file, cwd=paths.redis_dir
     )
-    deadline = time.monotonic() + 20
-    while True:
-        if process.poll() is not None:
-            paths.pid_file(SERVICE).unlink(missing_ok=True)
-            raise StackError(f"Redis exited at start: {log_tail(log_file)} (log: {log_file})")
-        try:
-            check_redis(url, timeout=0.5)
-            return url
-        except ServiceError:
-            if time.monotonic() > deadline:
-                stop(paths)
-                raise StackError(f"Redis did not answer within 20 s (log: {log_file})") from None
-            time.sleep(0.1)
+    wait_ready(
+        process,
+        lambda: _answers(url),
+        name="Redis",
+        timeout=20,
+        pid_file=paths.pid_file(SERVICE),
+        log_file=log_file,
+    )
+    return url
+
+
+def _answers(url: str) -> bool:
+    try:
+        check_redis(url, timeout=0.5)
+    except ServiceError:
+        return False
+    return True
 
 
 def stop(paths: StackPaths) -> bool:
     """Stop the Redis this stack started; False when none was running."""
-    pid = managed_pid(paths)
-    if pid is None:
-        return False
-    terminate(pid)
-    paths.pid_file(SERVICE).unlink(missing_ok=True)
-    return True
+    return stop_recorded(paths.pid_file(SERVICE), MARKER)

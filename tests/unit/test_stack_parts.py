@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from common.files import atomic_write_text
+from stack import redis_service
 from stack.control import StackState, env_lines
 from stack.credentials import load_or_create
 from stack.errors import StackError
@@ -94,3 +95,11 @@ def test_env_lines_are_shell_safe() -> None:
     assert lines[0] == "export ARGILLA_API_URL=http://127.0.0.1:6900"
     script = "\n".join(lines) + '\nprintf %s "$ARGILLA_API_KEY"'
     assert subprocess.run(["bash", "-c", script], capture_output=True, text=True).stdout == "key with 'quote'"
+
+
+def test_without_redis_server_on_path_the_valkey_wheel_is_used(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", "/nonexistent")
+    binary = redis_service.server_binary()
+    assert binary.name == "valkey-server" and binary.exists()
+    version = subprocess.run([str(binary), "--version"], capture_output=True, text=True, check=True).stdout
+    assert "v=" in version

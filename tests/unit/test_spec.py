@@ -106,3 +106,11 @@ def test_a_damaged_trec_line_is_located(tmp_path: Path) -> None:
 def test_spec_round_trips_as_json() -> None:
     spec = RunSpec(name="r", dataset=DatasetSource(path="p"), labels=["A", "B"])
     assert RunSpec.model_validate_json(spec.model_dump_json()) == spec
+
+
+def test_the_offline_demo_data_ships_in_a_wheel() -> None:
+    from cli.demo import _shipped_news
+
+    corpus = read_corpus(DatasetSource(path=str(_shipped_news())))
+    assert corpus.label_names() == ["business", "entertainment", "politics", "sports", "tech"]
+    assert len(corpus.train_texts) > 1500 and len(corpus.test_texts) > 400

@@ -2,6 +2,7 @@
 
 import pickle
 import random
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -10,7 +11,7 @@ import numpy as np
 import small_text
 from sklearn.cluster import KMeans
 from sklearn.metrics import accuracy_score, f1_score
-from small_text import LABEL_IGNORED, LABEL_UNLABELED, PoolBasedActiveLearner, random_initialization_balanced
+from small_text import LABEL_UNLABELED, PoolBasedActiveLearner, random_initialization_balanced
 
 from common.corpus import Corpus
 from common.spec import InitialBatch, RunSpec
@@ -155,42 +156,71 @@ class Learner:
             chosen.append(int(members[np.argmin(distances)]))
         return np.array(sorted(set(chosen)))
 
-    def teach(self, labels: list[str | None]) -> None:
-        """Learn the labels of the awaiting batch, in its order; None marks a discarded record."""
+    def teach(self, labels: list[str | None]) -> float:
+        """Learn the labels of the awaiting batch, in its order; None marks a discarded record.
+
+        Discarded records are never trained on nor chosen again. Returns the seconds spent training.
+        """
         if len(labels) != len(self.state.awaiting):
             raise ValueError(f"{len(labels)} labels for a batch of {len(self.state.awaiting)} records")
         unknown = sorted({label for label in labels if label is not None} - set(self.label_names))
         if unknown:
             raise ValueError(f"labels {unknown} are not among the run's labels {self.label_names}")
         indices = np.array(self.state.awaiting, dtype=int)
-        y = np.array([LABEL_IGNORED if label is None else self.label_names.index(label) for label in labels])
+        kept = np.array([label is not None for label in labels], dtype=bool)
+        y = np.array([self.label_names.index(label) for label in labels if label is not None], dtype=int)
         self._seed()
+        started = time.perf_counter()
         if self.state.initialized:
-            self.active.indices_queried = indices
-            self.active.update(y)
+            trained = self._update(indices, kept, y)
         else:
-            self._initialize(indices, y)
+            trained = self._initialize(indices, kept, y)
+        seconds = time.perf_counter() - started
         self.state.awaiting = []
-        self.state.stop = self._check_stopping()
+        if trained:
+            self.state.stop = self._check_stopping()
+        return seconds
 
-    def _initialize(self, indices: np.ndarray, y: np.ndarray) -> None:
-        kept = y != LABEL_IGNORED
+    def _initialize(self, indices: np.ndarray, kept: np.ndarray, y: np.ndarray) -> bool:
         if not kept.any():
             raise ValueError("every record of the first batch was discarded: label at least one to start")
         pool_y = np.full(self.pool_size, LABEL_UNLABELED, dtype=int)
-        pool_y[indices[kept]] = y[kept]
+        pool_y[indices[kept]] = y
         self.active.dataset.y = pool_y
         self.active.initialize(indices[kept])
-        self.active.indices_ignored = np.concatenate([self.active.indices_ignored, indices[~kept]]).astype(
-            int
-        )
+        self._ignore(indices[~kept])
         self.state.initialized = True
+        return True
+
+    def _update(self, indices: np.ndarray, kept: np.ndarray, y: np.ndarray) -> bool:
+        """small-text's update() with the discarded records ignored first.
+
+        Passing LABEL_IGNORED (-inf) to update() would turn small-text's label array into floats,
+        which fine-tuning cannot train on; ignoring them beforehand has the same effect otherwise.
+        """
+        self._ignore(indices[~kept])
+        if not kept.any():
+            self.active.indices_queried = None
+            return False
+        self.active.indices_queried = indices[kept]
+        self.active.update(y)
+        return True
+
+    def _ignore(self, indices: np.ndarray) -> None:
+        for index in indices:
+            self.active.ignore_sample_at(int(index))
 
     def _check_stopping(self) -> bool:
         if self.state.stopping is None:
             return False
-        predictions = self.active.classifier.predict(self.active.dataset)
-        return bool(self.state.stopping.stop(predictions=predictions))
+        predictions, proba = self.active.classifier.predict(self.active.dataset, return_proba=True)
+        unlabelled = np.setdiff1d(
+            np.arange(self.pool_size),
+            np.concatenate([self.active.indices_labeled, self.active.indices_ignored]),
+        )
+        return bool(
+            self.state.stopping.stop(predictions=predictions, proba=proba, indices_stopping=unlabelled)
+        )
 
     def query(self) -> list[int]:
         """Choose the next batch among items never labelled, discarded or chosen; empty when none are left."""

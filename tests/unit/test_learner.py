@@ -4,12 +4,11 @@ from pathlib import Path
 
 import pytest
 
-from common.corpus import Corpus, read_corpus
-from common.spec import DatasetSource, RunSpec
+from common.corpus import Corpus
+from common.spec import RunSpec
 from trainer.backends import BackendOptions
 from trainer.learner import Learner
 
-TREC = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "trec6"
 TOPICS = {
     "sport": [
         "the team won the match",
@@ -53,8 +52,9 @@ def spec(**changes: object) -> RunSpec:
     return RunSpec.model_validate(values | changes)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One run dir for the session, so each corpus is embedded once."""
     return tmp_path_factory.mktemp("embeddings")
 
 
@@ -75,6 +75,31 @@ def test_batches_never_repeat_and_discards_are_never_asked_again(cache: Path) ->
         learner.teach(gold(learner, corpus))
     assert learner.labelled_count == len(seen) - 1
     assert discarded not in learner.active.indices_labeled
+
+
+def test_discarded_records_are_not_trained_on(cache: Path) -> None:
+    corpus = synthetic()
+    learner = Learner.build(spec(), corpus, LABELS, cache, "cpu")
+    learner.first_batch()
+    learner.teach(gold(learner, corpus))
+    batch = learner.query()
+    seconds = learner.teach([None, None, *gold(learner, corpus)[2:]])
+    assert 0 <= seconds < 5
+    assert set(batch[:2]) <= set(learner.active.indices_ignored.tolist())
+    assert not set(batch[:2]) & set(learner.active.indices_labeled.tolist())
+    assert learner.active.y.dtype.kind == "i" and len(learner.active.y) == learner.labelled_count == 10
+
+
+def test_a_batch_discarded_entirely_keeps_the_model(cache: Path) -> None:
+    corpus = synthetic()
+    learner = Learner.build(spec(), corpus, LABELS, cache, "cpu")
+    learner.first_batch()
+    learner.teach(gold(learner, corpus))
+    before = learner.evaluate()
+    batch = learner.query()
+    learner.teach([None] * len(batch))
+    assert learner.evaluate() == before and learner.labelled_count == 6
+    assert not set(batch) & set(learner.query())
 
 
 def test_labels_must_match_the_batch(cache: Path) -> None:
@@ -146,18 +171,30 @@ def test_the_pool_runs_out_cleanly(cache: Path) -> None:
     assert learner.query() == [] and learner.labelled_count == 60
 
 
-def test_trec_reaches_the_tutorials_accuracy_at_260_labels(tmp_path_factory: pytest.TempPathFactory) -> None:
-    """Batch 0 of 20 random + 12 BreakingTies batches of 20: the tutorial reports about 0.8."""
-    corpus = read_corpus(DatasetSource(path=str(TREC)))
-    run_spec = RunSpec(name="trec", dataset=DatasetSource(path=str(TREC)), backend="embeddings")
-    learner = Learner.build(run_spec, corpus, corpus.label_names(), tmp_path_factory.mktemp("trec"), "cpu")
+def test_kappa_average_stops_once_predictions_settle(cache: Path) -> None:
+    corpus = synthetic()
+    learner = Learner.build(spec(), corpus, LABELS, cache, "cpu")
     learner.first_batch()
-    for _ in range(13):
+    verdicts = []
+    for _ in range(6):
+        learner.teach(gold(learner, corpus))
+        verdicts.append(learner.stop_reached())
+        learner.query()
+    # KappaAverage needs a window of three comparisons before it can say stop.
+    assert verdicts[:3] == [False] * 3 and verdicts[-1]
+
+
+@pytest.mark.parametrize("criterion", [None, "OverallUncertainty", "ClassificationChange"])
+def test_every_stopping_choice_gives_a_verdict(cache: Path, criterion: str | None) -> None:
+    corpus = synthetic()
+    learner = Learner.build(spec(stopping_criterion=criterion), corpus, LABELS, cache, "cpu")
+    learner.first_batch()
+    for _ in range(3):
         learner.teach(gold(learner, corpus))
         learner.query()
-    metrics = learner.evaluate()
-    assert metrics.labels == 260
-    assert metrics.accuracy >= 0.78
+    assert isinstance(learner.stop_reached(), bool)
+    if criterion is None:
+        assert not learner.stop_reached()
 
 
 @pytest.mark.parametrize("backend", ["transformer", "setfit"])
@@ -170,4 +207,15 @@ def test_fine_tuning_backends_learn_and_query(tmp_path: Path, backend: str) -> N
     batch = learner.query()
     assert len(batch) == 6 and not set(batch) & set(learner.active.indices_labeled)
     assert all(label in LABELS for label, _ in learner.suggest(batch))
+    learner.teach([None, *gold(learner, corpus)[1:]])
+    assert learner.labelled_count == 11 and batch[0] not in learner.query()
     assert 0 <= learner.evaluate().accuracy <= 1
+
+
+def test_setfit_suggests_every_class_before_seeing_each(tmp_path: Path) -> None:
+    corpus = synthetic()
+    run_spec = spec(backend="setfit", stopping_criterion=None)
+    learner = Learner.build(run_spec, corpus, LABELS, tmp_path, "cpu", BackendOptions(num_epochs=1))
+    learner.first_batch()
+    learner.teach([None if label == "tech" else label for label in gold(learner, corpus)])
+    assert all(label in LABELS for label, _ in learner.suggest(learner.query()))

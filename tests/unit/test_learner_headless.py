@@ -1,0 +1,36 @@
+"""The headless loop that benchmarks call, on the real TREC-6 data and on a tiny corpus."""
+
+from pathlib import Path
+
+import pytest
+
+from common.corpus import Corpus, read_corpus
+from common.spec import DatasetSource, RunSpec
+from trainer.headless import run_headless
+
+TREC = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "trec6"
+
+
+@pytest.fixture(scope="session")
+def trec_run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One run dir for the session: TREC's embeddings are computed once."""
+    return tmp_path_factory.mktemp("trec")
+
+
+def test_trec_reaches_the_tutorials_accuracy_at_260_labels(trec_run_dir: Path) -> None:
+    """Batch 0 of 20 random + 12 BreakingTies batches of 20: the tutorial reports about 0.8."""
+    source = DatasetSource(path=str(TREC))
+    spec = RunSpec(name="trec", dataset=source, backend="embeddings", query_strategy="BreakingTies")
+    history = run_headless(spec, read_corpus(source), 12, trec_run_dir, "cpu")
+    assert [metrics.labels for metrics in history] == list(range(20, 261, 20))
+    assert history[-1].accuracy >= 0.78
+    assert set(history[-1].per_class_f1) == {"ABBR", "DESC", "ENTY", "HUM", "LOC", "NUM"}
+
+
+def test_the_loop_ends_when_the_pool_runs_out(tmp_path: Path) -> None:
+    texts = [f"{word} number {n}" for word in ("apple", "stone") for n in range(7)]
+    labels = ["fruit"] * 7 + ["rock"] * 7
+    corpus = Corpus(texts, labels, texts[:4], labels[:4])
+    spec = RunSpec(name="tiny", dataset=DatasetSource(path="-"), backend="embeddings", batch_size=4)
+    history = run_headless(spec, corpus, 10, tmp_path, "cpu")
+    assert [metrics.labels for metrics in history] == [4, 8, 12, 14]

@@ -40,7 +40,9 @@ def demo(
     settings = get_settings()
     with ExitStack() as cleanup:
         if not _stack_running(settings):
-            with console.status("Starting the local stack…"):
+            with console.status(
+                "Starting the local stack (the first start installs argilla-server: minutes)…"
+            ):
                 control.up(settings)
             cleanup.callback(control.down, settings)
         connection = resolve_connection(settings)

@@ -1,6 +1,7 @@
 """The stack's Argilla: a genuine argilla-server in its own virtualenv, started in the background."""
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -16,6 +17,7 @@ SERVICE = "argilla"
 ENTRY_MODULE = "stack.argilla_entry"
 REQUIREMENTS = Path(__file__).with_name("server-requirements.txt")
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+INSTALLED = ".alloop-installed"
 
 
 def local_url(settings: Settings) -> str:
@@ -31,15 +33,18 @@ def server_python(settings: Settings, paths: StackPaths) -> Path:
                 "of a virtualenv with argilla-server, or unset it to let alloop create one"
             )
         return settings.argilla_python
-    python = paths.server_venv / "bin" / "python"
-    if not python.exists():
+    if not (paths.server_venv / INSTALLED).exists():
         install_server(paths.server_venv, paths.log_file("argilla-install"))
-    return python
+    return paths.server_venv / "bin" / "python"
 
 
 def install_server(venv: Path, log_file: Path) -> None:
-    """Create a virtualenv with the pinned argilla-server (needs PyPI; done once)."""
+    """Create a virtualenv with the pinned argilla-server (needs PyPI; done once).
+
+    The marker file is written last, so an interrupted install is redone rather than half used.
+    """
     log_file.parent.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(venv, ignore_errors=True)
     with log_file.open("ab") as log:
         steps = [
             [sys.executable, "-m", "venv", str(venv)],
@@ -48,6 +53,7 @@ def install_server(venv: Path, log_file: Path) -> None:
         for step in steps:
             if subprocess.run(step, stdout=log, stderr=subprocess.STDOUT, check=False).returncode != 0:
                 raise StackError(f"installing argilla-server into {venv} failed (log: {log_file})")
+    (venv / INSTALLED).touch()
 
 
 def managed_pid(paths: StackPaths) -> int | None:

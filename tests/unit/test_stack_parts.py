@@ -103,3 +103,30 @@ def test_without_redis_server_on_path_the_valkey_wheel_is_used(monkeypatch: pyte
     assert binary.name == "valkey-server" and binary.exists()
     version = subprocess.run([str(binary), "--version"], capture_output=True, text=True, check=True).stdout
     assert "v=" in version
+
+
+def test_interrupted_server_install_is_redone_not_used(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from common.settings import Settings
+    from stack import argilla_service
+
+    paths = StackPaths.under(tmp_path)
+    (paths.server_venv / "bin").mkdir(parents=True)
+    (paths.server_venv / "bin" / "python").touch()  # what a killed `pip install` leaves behind
+    steps: list[list[str]] = []
+
+    def fake_run(step: list[str], **_: object) -> subprocess.CompletedProcess[bytes]:
+        steps.append(step)
+        paths.server_venv.mkdir(parents=True, exist_ok=True)
+        return subprocess.CompletedProcess(step, 1 if "pip" in step and len(steps) == 2 else 0)
+
+    monkeypatch.setattr(argilla_service.subprocess, "run", fake_run)
+    settings = Settings(home=tmp_path, argilla_python=None)
+    with pytest.raises(StackError, match="argilla-install"):
+        argilla_service.server_python(settings, paths)
+    assert not (paths.server_venv / argilla_service.INSTALLED).exists()
+
+    assert argilla_service.server_python(settings, paths) == paths.server_venv / "bin" / "python"
+    assert (paths.server_venv / argilla_service.INSTALLED).exists()
+    assert len(steps) == 4  # the failed install was started over: venv and pip again

@@ -61,7 +61,17 @@ class RunSpec(BaseModel):
         default=None, description="Default: embeddings on CPU, transformer on CUDA."
     )
     model: str = DEFAULT_MODEL
+    heavy_backend: Backend | None = Field(
+        default=None,
+        description="Two-speed learning: this slower, stronger backend trains in the background and "
+        "takes over choosing batches once it beats the fast one on the test split.",
+    )
     query_strategy: str = "BreakingTies"
+    query_subsample: int | None = Field(
+        default=20_000,
+        ge=100,
+        description="Score at most this many random unlabelled items per query; None scores them all.",
+    )
     batch_size: int = Field(default=20, ge=1, le=1000)
     initial_batch: InitialBatch = InitialBatch.random
     stopping_criterion: str | None = "KappaAverage"

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import small_text
 from sklearn.cluster import KMeans
 from sklearn.metrics import accuracy_score, f1_score
 from small_text import LABEL_UNLABELED, PoolBasedActiveLearner, random_initialization_balanced
@@ -16,6 +15,7 @@ from small_text import LABEL_UNLABELED, PoolBasedActiveLearner, random_initializ
 from common.corpus import Corpus
 from common.spec import InitialBatch, RunSpec
 from trainer.backends import BackendOptions, ClassifierBackend, make_backend
+from trainer.strategies import make_query_strategy, make_stopping_criterion
 
 STATE_FILE = "learner.pkl"
 SMALL_TEXT_FOLDER = "small-text"
@@ -42,15 +42,6 @@ class _State:
     initialized: bool = False
     stop: bool = False
     stopping: Any = None
-
-
-def make_query_strategy(name: str) -> Any:
-    """A small-text query strategy by class name, with its defaults."""
-    return getattr(small_text, name)()
-
-
-def make_stopping_criterion(name: str | None, num_classes: int) -> Any:
-    return None if name is None else getattr(small_text, name)(num_classes)
 
 
 class Learner:
@@ -84,9 +75,7 @@ class Learner:
         options = options or BackendOptions()
         backend = make_backend(spec, label_names, run_dir, device, options)
         pool = backend.dataset(corpus.train_texts, cache=True)
-        active = PoolBasedActiveLearner(
-            backend.classifier_factory(), make_query_strategy(spec.query_strategy), pool
-        )
+        active = PoolBasedActiveLearner(backend.classifier_factory(), make_query_strategy(spec), pool)
         state = _State(
             spec_json=spec.model_dump_json(),
             label_names=list(label_names),

@@ -1,0 +1,16 @@
+"""Entry point: ``python -m bench --help`` lists the benchmarks."""
+
+import importlib
+
+import typer
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help="alloop's benchmarks.")
+
+# Each module defines one command, `run`, registered under the benchmark's name.
+COMMANDS: dict[str, str] = {}  # benchmark name -> module in bench/
+
+for name, module in COMMANDS.items():
+    app.command(name)(importlib.import_module(f"bench.{module}").run)
+
+if __name__ == "__main__":
+    app()

@@ -35,6 +35,9 @@ def demo(
         None, "--dataset", help="Data to label (default: TREC from the hub, else BBC news)."
     ),
     backend: str = typer.Option(None, "--backend", help="embeddings | transformer | setfit"),
+    heavy_backend: str = typer.Option(
+        None, "--heavy-backend", help="Two-speed learning: transformer or setfit trains in the background."
+    ),
 ) -> None:
     """Bring the stack up, start run `demo`, a watcher and a worker; then label (you, or the simulator)."""
     settings = get_settings()
@@ -46,9 +49,13 @@ def demo(
                 control.up(settings)
             cleanup.callback(control.down, settings)
         connection = resolve_connection(settings)
-        spec = _spec(dataset, backend)
+        spec = _spec(dataset, backend, heavy_backend)
         _start(settings, connection, spec, fresh=simulate)
-        for service in ("watcher", "worker"):
+        # With two speeds, the background model gets a worker of its own so training never waits on it.
+        services = [["watcher"], ["worker", "--queues", "train"]]
+        if spec.heavy_backend is not None:
+            services.append(["worker", "--queues", "heavy"])
+        for service in services:
             pid = _spawn_service(settings, service)
             cleanup.callback(terminate, pid)
         if simulate:
@@ -65,8 +72,13 @@ def _stack_running(settings: Settings) -> bool:
     return True
 
 
-def _spec(dataset: str | None, backend: str | None) -> RunSpec:
-    overrides: dict[str, object] = {"name": RUN, "backend": backend, "argilla_dataset": RUN}
+def _spec(dataset: str | None, backend: str | None, heavy_backend: str | None) -> RunSpec:
+    overrides: dict[str, object] = {
+        "name": RUN,
+        "backend": backend,
+        "heavy_backend": heavy_backend,
+        "argilla_dataset": RUN,
+    }
     if dataset:
         overrides["dataset.path"] = dataset
     elif _hub_reachable():
@@ -107,11 +119,12 @@ def _start(settings: Settings, connection: Connection, spec: RunSpec, *, fresh: 
         start_run(settings, connection, spec)
 
 
-def _spawn_service(settings: Settings, service: str) -> int:
+def _spawn_service(settings: Settings, command: list[str]) -> int:
     paths = RunPaths.of(settings.home, RUN)
+    service = "-".join(part for part in command if not part.startswith("--"))
     log_file = paths.root / "logs" / f"{service}.log"
     process = spawn(
-        [sys.executable, "-m", "cli", service],
+        [sys.executable, "-m", "cli", *command],
         env=os.environ,
         pid_file=paths.root / "run" / f"{service}.pid",
         log_file=log_file,
@@ -132,6 +145,7 @@ def _simulate(settings: Settings, connection: Connection, iterations: int) -> No
         "accuracy",
         "macro-F1",
         "train s",
+        "next batch by",
         title=f"run {RUN}: the simulated annotator labels",
     )
     after = "$"
@@ -146,6 +160,7 @@ def _simulate(settings: Settings, connection: Connection, iterations: int) -> No
                 f"{last.accuracy:.3f}",
                 f"{last.macro_f1:.3f}",
                 f"{last.timings.train:.2f}",
+                last.served_by,
             )
             if batch < iterations:
                 status.update(f"labelling batch {batch + 1}…")

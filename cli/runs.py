@@ -38,6 +38,10 @@ def init(
     model: str = typer.Option(None, "--model", help="Model name or path."),
     strategy: str = typer.Option(None, "--strategy", help="small-text query strategy, e.g. BreakingTies."),
     batch_size: int = typer.Option(None, "--batch-size"),
+    heavy_backend: str = typer.Option(
+        None, "--heavy-backend", help="Two-speed learning: transformer or setfit trains in the background."
+    ),
+    subsample: int = typer.Option(None, "--subsample", help="Score at most this many pool items per query."),
     initial: str = typer.Option(None, "--initial", help="random | balanced | cold-start"),
     stopping: str = typer.Option(
         None, "--stopping", help="small-text stopping criterion, e.g. KappaAverage."
@@ -63,6 +67,8 @@ def init(
         "model": model,
         "query_strategy": strategy,
         "batch_size": batch_size,
+        "heavy_backend": heavy_backend,
+        "query_subsample": subsample,
         "initial_batch": initial,
         "stopping_criterion": stopping,
         "workspace": workspace,

@@ -5,13 +5,13 @@ import threading
 from types import FrameType
 
 import typer
-from rq import Worker
+from rq import Queue, Worker
 
-from common import logs
+from common import keys, logs
 from common.argilla_adapter import ArgillaAdapter
 from common.connection import check_redis, resolve_connection
+from common.errors import UserError
 from common.settings import get_settings
-from watcher.enqueue import train_queue
 from watcher.service import Watcher
 
 
@@ -35,15 +35,29 @@ def watcher(
     )
 
 
+QUEUES = {"train": keys.TRAIN_QUEUE, "heavy": keys.HEAVY_QUEUE}
+
+
 def worker(
-    burst: bool = typer.Option(False, help="Quit once the queue is empty."),
+    burst: bool = typer.Option(False, help="Quit once the queues are empty."),
     name: str = typer.Option(None, help="Worker name (default: rq's, unique per process)."),
+    queues: str = typer.Option(
+        "train,heavy",
+        help="Queues in priority order: train (annotators wait for it) and heavy (two-speed learning's "
+        "background model). Give a GPU worker `heavy` alone so training never waits behind it.",
+    ),
 ) -> None:
-    """Run a trainer worker: an rq worker that forks one process per training job."""
+    """Run a trainer worker: an rq worker that forks one process per job."""
+    names = [part.strip() for part in queues.split(",") if part.strip()]
+    unknown = sorted(set(names) - set(QUEUES))
+    if unknown or not names:
+        raise UserError(f"unknown queue(s) {', '.join(unknown) or '(none)'}; use train, heavy or train,heavy")
     logs.configure()
     connection = resolve_connection(get_settings())
     check_redis(connection.redis_url)
     client = connection.redis()
+    import trainer.heavy
     import trainer.job  # noqa: F401  (load the learning stack once, before forking)
 
-    Worker([train_queue(client)], connection=client, name=name).work(burst=burst, with_scheduler=True)
+    listened = [Queue(QUEUES[queue], connection=client) for queue in names]
+    Worker(listened, connection=client, name=name).work(burst=burst, with_scheduler=True)

@@ -1,14 +1,13 @@
 """Checkpoints of a run's learner on disk: one folder per batch, complete or absent."""
 
-import os
 import re
-import shutil
-import tempfile
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
 from pydantic import BaseModel, Field, ValidationError
+
+from common.files import staged_folder
 
 INITIAL = -1
 """The batch number of the learner's state before any label: it chose batch 0."""
@@ -25,6 +24,9 @@ class Manifest(BaseModel):
     labels: int
     next_batch: list[int] = Field(description="Pool indices of the batch queried after this state.")
     metrics: dict[str, object] = Field(default_factory=dict)
+    scores_batch: int | None = Field(
+        default=None, description="Set when the background model's scores of this batch chose next_batch."
+    )
     created_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
 
 
@@ -48,15 +50,9 @@ class CheckpointStore:
         final = self.path(manifest.batch)
         if self.exists(manifest.batch):
             return final
-        self.folder.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(dir=self.folder, prefix=f".{final.name}."))
-        try:
+        with staged_folder(final) as staging:
             write_learner(staging / "learner")
             (staging / MANIFEST).write_text(manifest.model_dump_json(indent=2))
-            os.rename(staging, final)
-        except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
         return final
 
     def manifest(self, batch: int) -> Manifest:

@@ -34,6 +34,10 @@ class RunCreated(_Event):
     query_strategy: str
 
 
+Served = Literal["fast", "heavy"]
+"""Two-speed learning: the run's own learner (``fast``) or the background model (``heavy``)."""
+
+
 class BatchLogged(_Event):
     """Batch ``batch`` is in Argilla, waiting for annotators."""
 
@@ -43,6 +47,7 @@ class BatchLogged(_Event):
     model_version: str | None = Field(
         default=None, description="The model that chose the batch and suggests labels."
     )
+    served_by: Served = Field(default="fast", description="Which of the two speeds chose the batch.")
 
 
 class BatchCompleted(_Event):
@@ -79,6 +84,25 @@ class ModelUpdated(_Event):
     macro_f1: float
     per_class_f1: dict[str, float]
     timings: Timings
+    served_by: Served = Field(
+        default="fast", description="Which model chose and pre-labelled the next batch."
+    )
+    heavy_accuracy: float | None = Field(
+        default=None, description="Test accuracy of the newest background model, when there is one."
+    )
+
+
+class HeavyUpdated(_Event):
+    """The background model of two-speed learning learned every label up to ``batch`` and scored the pool."""
+
+    type: Literal["heavy.updated"] = "heavy.updated"
+    batch: int
+    model_version: str
+    labels: int
+    accuracy: float
+    macro_f1: float
+    train_s: float
+    score_s: float
 
 
 class RunStopped(_Event):
@@ -100,7 +124,14 @@ class JobFailed(_Event):
 
 
 Event = Annotated[
-    RunCreated | BatchLogged | BatchCompleted | ModelUpdated | RunStopped | RunResumed | JobFailed,
+    RunCreated
+    | BatchLogged
+    | BatchCompleted
+    | ModelUpdated
+    | HeavyUpdated
+    | RunStopped
+    | RunResumed
+    | JobFailed,
     Field(discriminator="type"),
 ]
 EVENT = TypeAdapter[Event](Event)

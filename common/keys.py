@@ -9,7 +9,10 @@ ALL_EVENTS = f"{PREFIX}:events"
 """Stream of the events of every run."""
 
 TRAIN_QUEUE = f"{PREFIX}-train"
-"""The rq queue trainer workers listen on."""
+"""The rq queue of training jobs: the fast half, which annotators wait for."""
+
+HEAVY_QUEUE = f"{PREFIX}-heavy"
+"""The rq queue of two-speed learning's background jobs; workers take it after the train queue."""
 
 
 def run(name: str) -> str:
@@ -30,3 +33,13 @@ def run_lock(name: str) -> str:
 def train_job_id(name: str, batch: int) -> str:
     """The deterministic rq job id of training run ``name`` on batch ``batch``."""
     return f"{PREFIX}-train-{name}-{batch}"
+
+
+def heavy_job_id(name: str, batch: int) -> str:
+    """The deterministic rq job id of training run ``name``'s background model after ``batch``."""
+    return f"{PREFIX}-heavy-{name}-{batch}"
+
+
+def heavy_lock(name: str) -> str:
+    """Lock held while a run's background model trains: one at a time, each on the newest labels."""
+    return f"{PREFIX}:heavy-lock:{name}"

@@ -114,5 +114,10 @@ class RunPaths:
         return self.root / "metrics.jsonl"
 
     @property
+    def heavy_scores(self) -> Path:
+        """Pool scores of the background model, when the run learns at two speeds."""
+        return self.root / "heavy"
+
+    @property
     def cache(self) -> Path:
         return self.root / "cache"

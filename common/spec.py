@@ -107,6 +107,15 @@ class RunSpec(BaseModel):
         return name
 
     @model_validator(mode="after")
+    def _heavy_backend_differs(self) -> "RunSpec":
+        if self.heavy_backend is not None and self.heavy_backend == self.backend:
+            raise ValueError(
+                f"heavy_backend {self.heavy_backend.value!r} is the run's backend too; "
+                "pick a stronger one (transformer or setfit) or leave heavy_backend out"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _default_argilla_dataset(self) -> "RunSpec":
         if self.argilla_dataset is None:
             self.argilla_dataset = self.name

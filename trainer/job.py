@@ -6,7 +6,6 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Literal
 
 import redis
@@ -15,11 +14,13 @@ from common import events, keys
 from common.argilla_adapter import ArgillaAdapter
 from common.checkpoints import INITIAL, CheckpointStore, Manifest
 from common.connection import Connection, resolve_connection
-from common.corpus import Corpus, read_corpus
 from common.runs import Run, RunPaths, RunRegistry, RunState
 from common.settings import Settings, get_settings
-from common.spec import DatasetSource, RunSpec
+from trainer.context import corpus_of, model_version
+from trainer.heavy import enqueue_heavy
 from trainer.learner import Learner
+from trainer.metrics import Metrics
+from trainer.scores import PoolScores, ScoreStore
 
 log = logging.getLogger("alloop.trainer")
 
@@ -41,24 +42,6 @@ def train_batch(run_name: str, batch: int) -> dict[str, object]:
             client, events.JobFailed(run=run_name, batch=batch, job_id=job_id, error=repr(error)[:2000])
         )
         raise
-
-
-@lru_cache(maxsize=4)
-def _corpus(source_json: str) -> Corpus:
-    return read_corpus(DatasetSource.model_validate_json(source_json))
-
-
-def corpus_of(spec: RunSpec) -> Corpus:
-    """The run's corpus, read once per process."""
-    return _corpus(spec.dataset.model_dump_json())
-
-
-def model_version(spec: RunSpec, batch: int, backend: str) -> str:
-    """Names the model that learned up to ``batch``; Argilla shows it as the suggestions' agent.
-
-    Argilla allows letters, digits and ``-_:./`` and spaces in an agent.
-    """
-    return f"{backend}:{spec.model}/" + ("initial" if batch < 0 else f"batch-{batch}")
 
 
 @dataclass
@@ -84,6 +67,7 @@ class Training:
         self.spec = run.spec
         self.paths = RunPaths.of(settings.home, run.name)
         self.store = CheckpointStore(self.paths.checkpoints)
+        self.scores = ScoreStore(self.paths.heavy_scores)
         self.argilla = ArgillaAdapter(connection)
         self.registry = RunRegistry(client)
 
@@ -122,26 +106,39 @@ class Training:
         labels = [None if answers[index].discarded else answers[index].label for index in learner.awaiting]
         with clock.step("train"):
             learner.teach(labels)
+        heavy = self.heavy_scores()
+        metrics: Metrics | None = None
+        if heavy is not None and learner.queries_by_scores:
+            with clock.step("evaluate"):
+                metrics = learner.evaluate()
+            serving = heavy if heavy.manifest.accuracy > metrics.accuracy else None
+        else:
+            serving = None
         with clock.step("query"):
-            next_batch = learner.query()
+            next_batch = learner.query(serving.proba if serving else None)
             stop = learner.stop_reached() or not next_batch
-        version = model_version(self.spec, batch, learner.backend_name)
+        version = (
+            serving.manifest.model_version
+            if serving
+            else model_version(self.spec, batch, learner.backend_name)
+        )
         if not stop:
             with clock.step("log"):
-                self._log(batch + 1, learner, next_batch, version)
-        with clock.step("evaluate"):
-            metrics = learner.evaluate()
-        timings = events.Timings(**clock.seconds)
-        timings.total = sum(clock.seconds.values())
+                self._log(batch + 1, learner, next_batch, version, serving)
+        if metrics is None:
+            with clock.step("evaluate"):
+                metrics = learner.evaluate()
         updated = events.ModelUpdated(
             run=self.run.name,
             batch=batch,
-            model_version=version,
+            model_version=model_version(self.spec, batch, learner.backend_name),
             labels=metrics.labels,
             accuracy=metrics.accuracy,
             macro_f1=metrics.macro_f1,
             per_class_f1=metrics.per_class_f1,
-            timings=timings,
+            timings=events.Timings(),
+            served_by="heavy" if serving else "fast",
+            heavy_accuracy=heavy.manifest.accuracy if heavy else None,
         )
         with clock.step("checkpoint"):
             manifest = Manifest(
@@ -150,17 +147,26 @@ class Training:
                 labels=metrics.labels,
                 next_batch=next_batch,
                 metrics=updated.model_dump(mode="json", include={"accuracy", "macro_f1", "per_class_f1"}),
+                scores_batch=serving.manifest.batch if serving else None,
             )
             self.store.save(manifest, learner.save)
-        updated.timings.checkpoint = clock.seconds["checkpoint"]
-        updated.timings.total = sum(clock.seconds.values())
+        updated.timings = events.Timings(**clock.seconds, total=sum(clock.seconds.values()))
         self._record(updated)
         if stop:
             reason: Literal["criterion", "pool-exhausted"] = "criterion" if next_batch else "pool-exhausted"
             self.registry.set_state(self.run.name, RunState.stopped)
             events.publish(self.redis, events.RunStopped(run=self.run.name, reason=reason, batch=batch))
             log.info("run %s stopped after batch %d (%s)", self.run.name, batch, reason)
+        elif self.spec.heavy_backend is not None:
+            enqueue_heavy(self.redis, self.run.name, batch)
         return {"batch": batch, "accuracy": metrics.accuracy, "labels": metrics.labels, "stopped": stop}
+
+    def heavy_scores(self) -> PoolScores | None:
+        """The background model's newest pool scores, when the run learns at two speeds and has some."""
+        if self.spec.heavy_backend is None:
+            return None
+        newest = self.scores.latest()
+        return None if newest is None else self.scores.load(newest.batch)
 
     def log_next(self, batch: int) -> None:
         """Log the batch that checkpoint ``batch`` chose, with its suggestions (idempotent)."""
@@ -168,22 +174,33 @@ class Training:
         if not manifest.next_batch:
             return
         learner = self.load(batch)
-        self._log(batch + 1, learner, manifest.next_batch, manifest.model_version)
+        serving = None if manifest.scores_batch is None else self.scores.load(manifest.scores_batch)
+        self._log(batch + 1, learner, manifest.next_batch, manifest.model_version, serving)
 
-    def _log(self, batch: int, learner: Learner, indices: list[int], version: str) -> None:
+    def _log(
+        self, batch: int, learner: Learner, indices: list[int], version: str, serving: PoolScores | None
+    ) -> None:
         texts = corpus_of(self.spec).train_texts
-        suggestions = learner.suggest(indices)
+        suggestions = learner.suggest(indices, serving.proba if serving else None)
         self.argilla.log_batch(
             self.spec, batch, indices, [texts[i] for i in indices], suggestions, agent=version
         )
         self.registry.set_batch(self.run.name, batch)
+        served_by: events.Served = "heavy" if serving else "fast"
         events.publish(
             self.redis,
-            events.BatchLogged(run=self.run.name, batch=batch, records=len(indices), model_version=version),
+            events.BatchLogged(
+                run=self.run.name,
+                batch=batch,
+                records=len(indices),
+                model_version=version,
+                served_by=served_by,
+            ),
         )
         log.info(
-            "run %s: logged batch %d (%d records) chosen by %s", self.run.name, batch, len(indices), version
-        )
+            "run %s: logged batch %d (%d records) chosen by %s",
+            self.run.name, batch, len(indices), version,
+        )  # fmt: skip
 
     def _record(self, updated: events.ModelUpdated) -> None:
         self.paths.metrics.parent.mkdir(parents=True, exist_ok=True)

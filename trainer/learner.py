@@ -9,26 +9,22 @@ from typing import Any
 
 import numpy as np
 from sklearn.cluster import KMeans
-from sklearn.metrics import accuracy_score, f1_score
-from small_text import LABEL_UNLABELED, PoolBasedActiveLearner, random_initialization_balanced
+from small_text import (
+    LABEL_UNLABELED,
+    PoolBasedActiveLearner,
+    SklearnDataset,
+    random_initialization_balanced,
+)
 
 from common.corpus import Corpus
 from common.spec import InitialBatch, RunSpec
 from trainer.backends import BackendOptions, ClassifierBackend, make_backend
+from trainer.metrics import Metrics, measure
+from trainer.scores import ScoreLookup, scores_suffice
 from trainer.strategies import make_query_strategy, make_stopping_criterion
 
 STATE_FILE = "learner.pkl"
 SMALL_TEXT_FOLDER = "small-text"
-
-
-@dataclass(frozen=True)
-class Metrics:
-    """Scores on held-out data, and how many labels the model learned from."""
-
-    accuracy: float
-    macro_f1: float
-    per_class_f1: dict[str, float]
-    labels: int
 
 
 @dataclass
@@ -203,36 +199,73 @@ class Learner:
         if self.state.stopping is None:
             return False
         predictions, proba = self.active.classifier.predict(self.active.dataset, return_proba=True)
-        unlabelled = np.setdiff1d(
-            np.arange(self.pool_size),
-            np.concatenate([self.active.indices_labeled, self.active.indices_ignored]),
-        )
         return bool(
-            self.state.stopping.stop(predictions=predictions, proba=proba, indices_stopping=unlabelled)
+            self.state.stopping.stop(predictions=predictions, proba=proba, indices_stopping=self.unlabelled())
         )
 
-    def query(self) -> list[int]:
-        """Choose the next batch among items never labelled, discarded or chosen; empty when none are left."""
-        remaining = (
-            self.pool_size - self.active.indices_labeled.shape[0] - self.active.indices_ignored.shape[0]
-        )
-        if remaining <= 0:
+    def query(self, scores: np.ndarray | None = None) -> list[int]:
+        """Choose the next batch among items never labelled, discarded or chosen; empty when none are left.
+
+        ``scores``, class probabilities of every pool item from another model (two-speed learning),
+        makes the run's strategy choose by them instead of by the learner's own classifier.
+        """
+        unlabelled = self.unlabelled()
+        if unlabelled.size == 0:
             self.state.awaiting = []
             return []
         self._seed()
-        chosen = self.active.query(num_samples=min(self.spec.batch_size, remaining))
+        size = min(self.spec.batch_size, unlabelled.size)
+        if scores is None:
+            chosen = self.active.query(num_samples=size)
+        else:
+            chosen = self._query_by_scores(scores, unlabelled, size)
         self.state.awaiting = [int(index) for index in chosen]
         return self.awaiting
+
+    def unlabelled(self) -> np.ndarray:
+        """Pool indices neither labelled nor discarded."""
+        if not self.state.initialized:
+            return np.arange(self.pool_size)
+        taken = np.concatenate([self.active.indices_labeled, self.active.indices_ignored])
+        return np.setdiff1d(np.arange(self.pool_size), taken)
+
+    @property
+    def queries_by_scores(self) -> bool:
+        """Whether the run's strategy needs only class probabilities, so other models' scores can serve."""
+        return scores_suffice(self.active.query_strategy)
+
+    def _query_by_scores(self, scores: np.ndarray, unlabelled: np.ndarray, size: int) -> np.ndarray:
+        if scores.shape != (self.pool_size, len(self.label_names)):
+            raise ValueError(f"scores of shape {scores.shape} do not match the pool and labels")
+        # The strategy sees a dataset of pool indices and a classifier that looks their scores up.
+        index_pool = SklearnDataset(
+            np.arange(self.pool_size).reshape(-1, 1),
+            self.active.dataset.y,
+            target_labels=np.arange(len(self.label_names)),
+        )
+        return np.asarray(
+            make_query_strategy(self.spec).query(
+                ScoreLookup(scores),
+                index_pool,
+                unlabelled,
+                self.active.indices_labeled,
+                self.active.y,
+                n=size,
+            )
+        )
 
     def stop_reached(self) -> bool:
         """The stopping criterion's verdict after the last teach()."""
         return self.state.stop
 
-    def suggest(self, indices: list[int]) -> list[tuple[str, float]]:
-        """The predicted label of each pool item and its probability."""
+    def suggest(self, indices: list[int], scores: np.ndarray | None = None) -> list[tuple[str, float]]:
+        """The predicted label of each pool item and its probability (from ``scores`` when given)."""
         if not indices:
             return []
-        proba = np.asarray(self.active.classifier.predict_proba(self.active.dataset[np.array(indices)]))
+        if scores is None:
+            proba = np.asarray(self.active.classifier.predict_proba(self.active.dataset[np.array(indices)]))
+        else:
+            proba = scores[np.array(indices)]
         best = proba.argmax(axis=1)
         return [(self.label_names[int(label)], float(proba[row, label])) for row, label in enumerate(best)]
 
@@ -245,18 +278,8 @@ class Learner:
             dataset = self._test
         else:
             dataset = self.backend.dataset(texts)
-        gold = np.array([self.label_names.index(label) for label in labels])
         predicted = np.asarray(self.active.classifier.predict(dataset))
-        classes = list(range(len(self.label_names)))
-        per_class = f1_score(gold, predicted, labels=classes, average=None, zero_division=0)
-        return Metrics(
-            accuracy=float(accuracy_score(gold, predicted)),
-            macro_f1=float(f1_score(gold, predicted, labels=classes, average="macro", zero_division=0)),
-            per_class_f1={
-                name: float(score) for name, score in zip(self.label_names, per_class, strict=True)
-            },
-            labels=self.labelled_count,
-        )
+        return measure(labels, predicted, self.label_names, self.labelled_count)
 
     def save(self, folder: Path) -> None:
         """small-text's own save (without the pool, which is rebuilt from the corpus) plus our state."""

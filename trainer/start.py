@@ -15,7 +15,8 @@ from common.files import atomic_write_text
 from common.runs import RunPaths, RunRegistry, RunState
 from common.settings import Settings
 from common.spec import RunSpec
-from trainer.job import Training, corpus_of, model_version
+from trainer.context import corpus_of, model_version
+from trainer.job import Training
 from trainer.learner import Learner
 
 log = logging.getLogger("alloop.trainer")

@@ -1,0 +1,98 @@
+"""Two-speed learning's parts: stored pool scores, querying and suggesting by them, the heavy model."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from common.events import EVENT, HeavyUpdated, ModelUpdated, Timings
+from common.spec import Backend, RunSpec
+from tests.unit.test_learner import LABELS, spec, synthetic
+from trainer.heavy import fit_and_score
+from trainer.learner import Learner
+from trainer.scores import PoolScores, ScoresManifest, ScoreStore
+
+
+def manifest(batch: int, accuracy: float = 0.5) -> ScoresManifest:
+    return ScoresManifest(
+        batch=batch, model_version=f"m/batch-{batch}", labels=20, accuracy=accuracy, macro_f1=0.4,
+        train_s=1.0, score_s=2.0,
+    )  # fmt: skip
+
+
+def taught_learner(run_dir: Path, **changes: object) -> Learner:
+    corpus = synthetic()
+    learner = Learner.build(spec(**changes), corpus, LABELS, run_dir)
+    batch = learner.first_batch()
+    learner.teach([corpus.train_labels[index] for index in batch])
+    return learner
+
+
+def test_scores_are_stored_whole_and_the_newest_complete_one_wins(tmp_path: Path) -> None:
+    store = ScoreStore(tmp_path / "heavy")
+    assert store.latest() is None
+    proba = np.random.default_rng(0).dirichlet(np.ones(3), size=10)
+    store.save(PoolScores(manifest(1), proba))
+    store.save(PoolScores(manifest(3), proba))
+    (tmp_path / "heavy" / "batch-00007").mkdir()  # a folder without manifest is not a result
+    latest = store.latest()
+    assert latest is not None and latest.batch == 3
+    loaded = store.load(3)
+    assert loaded.manifest == manifest(3)
+    np.testing.assert_allclose(loaded.proba, proba, rtol=1e-6)
+    assert not list((tmp_path / "heavy").glob(".*")), "no staging folder is left behind"
+
+
+def test_query_by_scores_takes_the_closest_ties_among_unlabelled(tmp_path: Path) -> None:
+    learner = taught_learner(tmp_path)
+    scores = np.tile([0.9, 0.05, 0.05], (learner.pool_size, 1))
+    labelled = set(learner.active.indices_labeled.tolist())
+    ties = [index for index in range(learner.pool_size) if index not in labelled][:6]
+    for index in ties:
+        scores[index] = [0.4, 0.4, 0.2]
+    for index in labelled:  # labelled items must never be chosen, however uncertain
+        scores[index] = [0.34, 0.33, 0.33]
+    assert learner.queries_by_scores
+    assert sorted(learner.query(scores)) == ties
+    assert sorted(learner.awaiting) == ties
+    suggestions = learner.suggest(ties, scores)
+    assert suggestions == [(LABELS[0], pytest.approx(0.4))] * len(ties)
+
+
+def test_query_by_scores_refuses_scores_of_another_pool(tmp_path: Path) -> None:
+    learner = taught_learner(tmp_path)
+    with pytest.raises(ValueError, match="do not match"):
+        learner.query(np.ones((3, 3)) / 3)
+
+
+def test_embedding_strategies_cannot_be_served_by_scores(tmp_path: Path) -> None:
+    assert not taught_learner(tmp_path, query_strategy="EmbeddingKMeans").queries_by_scores
+
+
+def test_heavy_model_scores_every_pool_item_and_measures_itself(tmp_path: Path) -> None:
+    learner = taught_learner(tmp_path)
+    # The embeddings backend stands in for a heavy one (specs refuse it as such): seconds, not minutes.
+    two_speed = learner.spec.model_copy(update={"heavy_backend": Backend.embeddings})
+    result = fit_and_score(two_speed, learner, 0, "cpu")
+    assert result.proba.shape == (learner.pool_size, len(LABELS))
+    np.testing.assert_allclose(result.proba.sum(axis=1), 1.0, rtol=1e-5)
+    assert result.manifest.labels == learner.labelled_count
+    assert result.manifest.model_version.startswith("embeddings:")
+    assert 0.0 <= result.manifest.accuracy <= 1.0
+
+
+def test_heavy_backend_must_differ_from_the_backend() -> None:
+    with pytest.raises(ValueError, match="heavy_backend"):
+        RunSpec.model_validate(
+            {"name": "t", "dataset": {"path": "-"}, "backend": "setfit", "heavy_backend": "setfit"}
+        )
+
+
+def test_two_speed_events_round_trip() -> None:
+    heavy = HeavyUpdated(run="r", **manifest(2).model_dump())
+    assert EVENT.validate_json(heavy.model_dump_json()) == heavy
+    updated = ModelUpdated(
+        run="r", batch=3, model_version="v", labels=80, accuracy=0.8, macro_f1=0.7, per_class_f1={},
+        timings=Timings(), served_by="heavy", heavy_accuracy=0.85,
+    )  # fmt: skip
+    assert EVENT.validate_json(updated.model_dump_json()) == updated

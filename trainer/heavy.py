@@ -1,0 +1,126 @@
+"""Two-speed learning's slow half: a stronger model trained in the background on every label so far.
+
+Annotators are served by the run's own learner (the fast half), which learns each finished batch in
+well under a second. After each batch, a job on the heavy queue trains ``spec.heavy_backend`` on the
+labels of the newest checkpoint, scores the whole pool and the test split once, and stores the pool's
+class probabilities (:mod:`trainer.scores`). The next training job compares the two on the test split:
+while the heavy model is more accurate, its stored scores choose and pre-label the next batch, so
+serving it costs a lookup rather than a pass of a transformer over the pool.
+
+Heavy jobs never take the run's training lock, so the fast half is never kept waiting; they take a
+lock of their own, and one that finds scores as new as the newest checkpoint returns at once, so a
+backlog of heavy jobs collapses into one training on the newest labels.
+"""
+
+import contextlib
+import logging
+import time
+
+import numpy as np
+from rq import Queue
+from rq.exceptions import DuplicateJobError
+
+from common import events, keys
+from common.checkpoints import CheckpointStore
+from common.connection import resolve_connection
+from common.corpus import Corpus
+from common.runs import RunPaths, RunRegistry
+from common.settings import get_settings
+from common.spec import Backend, RunSpec
+from trainer.backends import make_backend
+from trainer.context import corpus_of, model_version
+from trainer.learner import Learner
+from trainer.metrics import measure
+from trainer.scores import PoolScores, ScoresManifest, ScoreStore
+
+log = logging.getLogger("alloop.trainer.heavy")
+
+HEAVY_JOB = "trainer.heavy.train_heavy"
+JOB_TIMEOUT_S = 6 * 3600
+LOCK_WAIT_S = JOB_TIMEOUT_S
+
+
+def enqueue_heavy(connection: object, run: str, batch: int) -> None:
+    """Queue the background model's training on the labels up to ``batch`` (once per batch)."""
+    queue = Queue(keys.HEAVY_QUEUE, connection=connection)  # type: ignore[arg-type]
+    with contextlib.suppress(DuplicateJobError):
+        queue.enqueue(
+            HEAVY_JOB,
+            run,
+            batch,
+            job_id=keys.heavy_job_id(run, batch),
+            unique=True,
+            job_timeout=JOB_TIMEOUT_S,
+            result_ttl=24 * 3600,
+            failure_ttl=7 * 24 * 3600,
+            description=f"train {run}'s background model on batches up to {batch}",
+        )
+
+
+def train_heavy(run_name: str, batch: int) -> dict[str, object]:
+    """Entry point of the heavy job: train and score the background model on the newest labels."""
+    settings = get_settings()
+    client = resolve_connection(settings).redis()
+    run = RunRegistry(client).get(run_name)
+    paths = RunPaths.of(settings.home, run_name)
+    scores = ScoreStore(paths.heavy_scores)
+    try:
+        with client.lock(keys.heavy_lock(run_name), timeout=JOB_TIMEOUT_S, blocking_timeout=LOCK_WAIT_S):
+            checkpoints = CheckpointStore(paths.checkpoints)
+            newest = checkpoints.latest()
+            done = scores.latest()
+            if newest is None or newest < 0 or (done is not None and done.batch >= newest):
+                return {"batch": batch, "skipped": True}
+            learner = Learner.load(
+                checkpoints.path(newest) / "learner",
+                corpus_of(run.spec),
+                paths.cache,
+                settings.device,
+            )
+            result = fit_and_score(run.spec, learner, newest, settings.device)
+            scores.save(result)
+    except Exception as error:
+        events.publish(
+            client,
+            events.JobFailed(
+                run=run_name, batch=batch, job_id=keys.heavy_job_id(run_name, batch), error=repr(error)[:2000]
+            ),
+        )
+        raise
+    manifest = result.manifest
+    events.publish(client, events.HeavyUpdated(run=run_name, **manifest.model_dump()))
+    log.info(
+        "run %s: background model learned %d labels (to batch %d): accuracy %.3f, %.1f s + %.1f s scoring",
+        run_name, manifest.labels, manifest.batch, manifest.accuracy, manifest.train_s, manifest.score_s,
+    )  # fmt: skip
+    return {"batch": manifest.batch, "accuracy": manifest.accuracy}
+
+
+def fit_and_score(spec: RunSpec, learner: Learner, batch: int, device: str) -> PoolScores:
+    """Train ``spec.heavy_backend`` on the learner's labels; score the pool and the test split."""
+    if spec.heavy_backend is None:
+        raise ValueError(f"run {spec.name} has no heavy_backend")
+    heavy_spec = spec.model_copy(update={"backend": spec.heavy_backend})
+    backend = make_backend(heavy_spec, learner.label_names, learner.backend.run_dir, device)
+    corpus: Corpus = learner.corpus
+    labelled = learner.active.indices_labeled
+    started = time.perf_counter()
+    train = backend.dataset([corpus.train_texts[int(index)] for index in labelled])
+    train.y = np.asarray(learner.active.y, dtype=int)
+    classifier = backend.classifier_factory().new()
+    classifier.fit(train)
+    trained = time.perf_counter()
+    pool_proba = np.asarray(classifier.predict_proba(backend.dataset(corpus.train_texts, cache=True)))
+    test_predicted = np.asarray(classifier.predict(backend.dataset(corpus.test_texts, cache=True)))
+    scored = time.perf_counter()
+    metrics = measure(corpus.test_labels, test_predicted, learner.label_names, len(labelled))
+    manifest = ScoresManifest(
+        batch=batch,
+        model_version=model_version(spec, batch, Backend(spec.heavy_backend).value),
+        labels=metrics.labels,
+        accuracy=metrics.accuracy,
+        macro_f1=metrics.macro_f1,
+        train_s=trained - started,
+        score_s=scored - trained,
+    )
+    return PoolScores(manifest, pool_proba)

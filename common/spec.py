@@ -100,9 +100,11 @@ class RunSpec(BaseModel):
     @field_validator("stopping_criterion")
     @classmethod
     def _known_stopping_criterion(cls, name: str | None) -> str | None:
-        if name is not None and name not in STOPPING_CRITERIA:
+        if name is None or name.lower() == "none":
+            return None  # the run goes on until the user stops it
+        if name not in STOPPING_CRITERIA:
             raise ValueError(
-                f"unknown stopping criterion {name!r}; choose one of {', '.join(STOPPING_CRITERIA)}"
+                f"unknown stopping criterion {name!r}; choose one of {', '.join(STOPPING_CRITERIA)} or none"
             )
         return name
 

@@ -1,9 +1,6 @@
 """The active-learning loop end to end: real Argilla, real Redis, a watcher and a forking rq worker."""
 
 import json
-import os
-import signal
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,40 +14,13 @@ from common.checkpoints import CheckpointStore
 from common.corpus import read_corpus
 from common.runs import RunPaths
 from common.spec import DatasetSource
-from tests.support.stack import LocalStack, alloop_executable
+from tests.support.services import Services, alloop
+from tests.support.stack import LocalStack
 
 TREC = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "trec6"
 RUN = "e2e"
 
 pytestmark = pytest.mark.timeout(900)
-
-
-class Services:
-    """A watcher and a worker process, each restartable and killable."""
-
-    def __init__(self, env: dict[str, str], logs: Path) -> None:
-        self.env = env
-        self.logs = logs
-        self.processes: dict[str, subprocess.Popen[bytes]] = {}
-
-    def start(self, name: str) -> None:
-        log = (self.logs / f"{name}.log").open("ab")
-        self.processes[name] = subprocess.Popen(
-            [alloop_executable(), name],
-            env=self.env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-
-    def kill(self, name: str) -> None:
-        process = self.processes.pop(name)
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
-
-    def stop_all(self) -> None:
-        for name in list(self.processes):
-            self.kill(name)
 
 
 @pytest.fixture(scope="module")
@@ -70,14 +40,6 @@ def services(env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> I
 @pytest.fixture(scope="module")
 def redis_client(connection: dict[str, str]) -> redis.Redis:
     return redis.Redis.from_url(connection["REDIS_URL"])
-
-
-def alloop(env: dict[str, str], *args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run(
-        [alloop_executable(), *args], env=env, capture_output=True, text=True, timeout=timeout
-    )
-    assert result.returncode == 0, f"alloop {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}"
-    return result
 
 
 def wait_for_model(client: redis.Redis, batch: int, timeout: float = 300) -> events.ModelUpdated:

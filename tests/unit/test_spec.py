@@ -114,3 +114,10 @@ def test_the_offline_demo_data_ships_in_a_wheel() -> None:
     corpus = read_corpus(DatasetSource(path=str(_shipped_news())))
     assert corpus.label_names() == ["business", "entertainment", "politics", "sports", "tech"]
     assert len(corpus.train_texts) > 1500 and len(corpus.test_texts) > 400
+
+
+def test_stopping_none_lets_the_user_decide_when_to_stop() -> None:
+    assert (
+        load_spec(None, {"name": "r", "dataset.path": "d", "stopping_criterion": "none"}).stopping_criterion
+        is None
+    )

@@ -1,0 +1,103 @@
+"""Two-speed learning end to end: the fast learner serves, a background transformer takes over when better."""
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import argilla as rg
+import pandas as pd
+import pytest
+import redis
+
+from common import events
+from common.corpus import read_corpus
+from common.spec import DatasetSource
+from tests.support.services import Services, alloop
+from tests.support.stack import LocalStack
+
+TREC = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "trec6"
+RUN = "duo"
+
+pytestmark = pytest.mark.timeout(900)
+
+
+@pytest.fixture(scope="module")
+def small_trec(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """400 pool and 150 test questions, so the background model trains and scores in seconds."""
+    corpus = read_corpus(DatasetSource(path=str(TREC)))
+    folder = tmp_path_factory.mktemp("small-trec")
+    train, test = folder / "train.csv", folder / "test.csv"
+    pd.DataFrame({"text": corpus.train_texts[:400], "label": corpus.train_labels[:400]}).to_csv(train)
+    pd.DataFrame({"text": corpus.test_texts[:150], "label": corpus.test_labels[:150]}).to_csv(test)
+    return train, test
+
+
+@pytest.fixture(scope="module")
+def history(
+    stack: LocalStack,
+    connection: dict[str, str],
+    small_trec: tuple[Path, Path],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[list[events.Event]]:
+    """Batch 0 labelled, the background model's scores stored, then batch 1 labelled and learned."""
+    env = {**stack.env, **connection, "ALLOOP_POLL_INTERVAL": "0.5"}
+    services = Services(env, tmp_path_factory.mktemp("two-speed-logs"))
+    services.start("watcher")
+    services.start("worker", "--queues", "train")
+    services.start("worker.heavy", "--queues", "heavy")
+    client = redis.Redis.from_url(connection["REDIS_URL"])
+    train, test = small_trec
+    try:
+        alloop(env, "init", "--name", RUN, "--dataset", str(train), "--test", str(test),
+               "--heavy-backend", "transformer", "--workspace", "e2e", "--stopping", "none")  # fmt: skip
+        alloop(env, "simulate", "--run", RUN, "--batches", "1", "--timeout", "300")
+        # The background model trains on batch 0 meanwhile; batch 1's job then weighs its scores.
+        wait_for(client, lambda found: any(isinstance(e, events.HeavyUpdated) for e in found), timeout=600)
+        alloop(env, "simulate", "--run", RUN, "--batches", "1", "--timeout", "300")
+        seen = wait_for(client, lambda found: model_of(found, 1) is not None)
+        yield seen
+    finally:
+        services.stop_all()
+
+
+def model_of(found: list[events.Event], batch: int) -> events.ModelUpdated | None:
+    return next((e for e in found if isinstance(e, events.ModelUpdated) and e.batch == batch), None)
+
+
+def wait_for(client: redis.Redis, done: object, timeout: float = 300) -> list[events.Event]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = [event for _, event in events.read(client, RUN)]
+        failed = [event for event in found if isinstance(event, events.JobFailed)]
+        assert not failed, f"a job failed: {failed[0].error}"
+        if done(found):  # type: ignore[operator]
+            return found
+        time.sleep(0.5)
+    pytest.fail("the run did not get there in time")
+
+
+def test_the_background_model_reports_and_is_weighed(history: list[events.Event]) -> None:
+    heavy = [event for event in history if isinstance(event, events.HeavyUpdated)]
+    assert heavy, "the background model never reported"
+    assert [event.batch for event in heavy] == sorted({event.batch for event in heavy})
+    assert all(event.model_version.startswith("transformer:") for event in heavy)
+    weighed = [e for e in history if isinstance(e, events.ModelUpdated) and e.heavy_accuracy is not None]
+    assert weighed, "no training job saw the background model's scores"
+    for event in weighed:
+        expected = "heavy" if event.heavy_accuracy > event.accuracy else "fast"  # type: ignore[operator]
+        assert event.served_by == expected, event
+
+
+def test_each_batch_is_pre_labelled_by_the_model_that_chose_it(
+    history: list[events.Event], client: rg.Argilla
+) -> None:
+    logged = {e.batch: e for e in history if isinstance(e, events.BatchLogged) and e.batch > 0}
+    records = client.datasets(name=RUN, workspace="e2e").records(with_suggestions=True)
+    agents: dict[int, set[str]] = {}
+    for record in records:
+        if record.metadata["batch_id"] > 0:
+            agents.setdefault(record.metadata["batch_id"], set()).add(record.suggestions["label"].agent)
+    for batch, event in logged.items():
+        assert agents[batch] == {event.model_version}
+        prefix = "transformer:" if event.served_by == "heavy" else "embeddings:"
+        assert event.model_version is not None and event.model_version.startswith(prefix)

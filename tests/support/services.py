@@ -1,0 +1,46 @@
+"""alloop's services and commands as separate processes, as a user would run them."""
+
+import os
+import signal
+import subprocess
+from pathlib import Path
+
+from tests.support.stack import alloop_executable
+
+
+class Services:
+    """A watcher and a worker process, each restartable and killable."""
+
+    def __init__(self, env: dict[str, str], logs: Path) -> None:
+        self.env = env
+        self.logs = logs
+        self.processes: dict[str, subprocess.Popen[bytes]] = {}
+
+    def start(self, name: str, *args: str) -> None:
+        """Start `alloop NAME ARGS…`, known by ``name`` (unique per process)."""
+        log = (self.logs / f"{name}.log").open("ab")
+        command = name.split(".")[0]  # "worker.heavy" runs `alloop worker`, with its own log
+        self.processes[name] = subprocess.Popen(
+            [alloop_executable(), command, *args],
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def kill(self, name: str) -> None:
+        process = self.processes.pop(name)
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+    def stop_all(self) -> None:
+        for name in list(self.processes):
+            self.kill(name)
+
+
+def alloop(env: dict[str, str], *args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(
+        [alloop_executable(), *args], env=env, capture_output=True, text=True, timeout=timeout
+    )
+    assert result.returncode == 0, f"alloop {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}"
+    return result

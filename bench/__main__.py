@@ -4,10 +4,18 @@ import importlib
 
 import typer
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, help="alloop's benchmarks.")
+app = typer.Typer(no_args_is_help=True, add_completion=False)
+
+
+@app.callback()
+def main() -> None:
+    """alloop's benchmarks: each prints a table and, with --json FILE, writes its results."""
+
 
 # Each module defines one command, `run`, registered under the benchmark's name.
-COMMANDS: dict[str, str] = {}  # benchmark name -> module in bench/
+COMMANDS: dict[str, str] = {  # benchmark name -> module in bench/
+    "latency": "latency",
+}
 
 for name, module in COMMANDS.items():
     app.command(name)(importlib.import_module(f"bench.{module}").run)

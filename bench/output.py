@@ -1,6 +1,7 @@
 """How every benchmark reports: a rich table on the terminal and a JSON file."""
 
 import json
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -10,7 +11,8 @@ from rich.table import Table
 
 from common.files import atomic_write_text
 
-console = Console()
+# Wide enough for the tables when the output is a file or a pipe rather than a terminal.
+console = Console(width=None if sys.stdout.isatty() else 160)
 
 
 def show(title: str, columns: Sequence[str], rows: Sequence[Sequence[object]]) -> None:

@@ -56,8 +56,9 @@ def worker(
     connection = resolve_connection(get_settings())
     check_redis(connection.redis_url)
     client = connection.redis()
-    import trainer.heavy
-    import trainer.job  # noqa: F401  (load the learning stack once, before forking)
+    from trainer.backends import preload
+
+    preload()  # every job is a fork of this process: imports done here are done once
 
     listened = [Queue(QUEUES[queue], connection=client) for queue in names]
     Worker(listened, connection=client, name=name).work(burst=burst, with_scheduler=True)

@@ -135,3 +135,10 @@ def log_tail(log_file: Path, lines: int = 1) -> str:
     except FileNotFoundError:
         return ""
     return "\n".join([line for line in text.splitlines() if line.strip()][-lines:])
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A port nothing listens on now, chosen by the OS (for stacks beside others: tests, benchmarks)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind((host, 0))
+        return int(probe.getsockname()[1])

@@ -8,8 +8,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from stack.process import port_is_free
-from tests.support.ports import free_port
+from stack.process import free_port, port_is_free
 from tests.support.stack import LocalStack
 
 

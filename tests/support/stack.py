@@ -7,7 +7,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.support.ports import free_port
+from stack.process import free_port
 
 CONNECTION_VARIABLES = ("ARGILLA_API_URL", "ARGILLA_API_KEY", "REDIS_URL")
 

@@ -30,4 +30,13 @@ def make_backend(
     return backend_class(spec.model, label_names, run_dir, resolved, options or BackendOptions())
 
 
-__all__ = ["BackendOptions", "ClassifierBackend", "backend_for", "make_backend"]
+def preload() -> None:
+    """Import the jobs and every backend's libraries now (a worker does, before it forks jobs)."""
+    import trainer.backends.embeddings
+    import trainer.backends.setfit
+    import trainer.backends.transformer
+    import trainer.heavy
+    import trainer.job  # noqa: F401
+
+
+__all__ = ["BackendOptions", "ClassifierBackend", "backend_for", "make_backend", "preload"]

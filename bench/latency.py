@@ -1,0 +1,150 @@
+"""`latency`: how long annotators wait between finishing batch k and seeing batch k+1.
+
+Everything real: the embedded Argilla, Redis, a watcher, a forking worker, and the simulated
+annotator submitting through Argilla's HTTP API. The clock starts when the last response of batch
+k has been accepted and stops when batch k+1's records are all visible through the SDK.
+"""
+
+import statistics
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import typer
+from rich.progress import Progress
+
+from bench.live import LiveStack, live_stack
+from bench.output import console, show, write_json
+from common import events
+from common.argilla_adapter import ArgillaAdapter
+from common.spec import RunSpec
+
+STEPS = ("detect", "pickup", "restore", "fetch", "train", "query", "log")
+
+
+@dataclass(frozen=True)
+class Wait:
+    """One batch's wait, in seconds, with its parts (they add up to ``total``)."""
+
+    batch: int
+    total: float
+    parts: dict[str, float]
+
+
+def run(
+    dataset: str = typer.Option(..., "--dataset", help="Data of the run (TREC folder, CSV, …)."),
+    iterations: int = typer.Option(10, "--iterations", help="Batches to time."),
+    backend: str = typer.Option("embeddings", "--backend", help="The run's classifier backend."),
+    interval: float = typer.Option(None, "--interval", help="Watcher poll seconds (default: settings')."),
+    baseline_iterations: int = typer.Option(
+        0,
+        "--baseline-iterations",
+        help="Also time this many batches of the tutorial's setup (transformer, 3 s poll) for a ratio.",
+    ),
+    json_file: Path = typer.Option(None, "--json", help="Write the results here."),
+) -> None:
+    """Time from a batch's last answer to the next batch visible, through the real stack."""
+    with live_stack() as stack:
+        waits = measure(stack, "latency", dataset, iterations, backend, interval)
+        baseline = (
+            measure(stack, "baseline", dataset, baseline_iterations, "transformer", 3.0)
+            if baseline_iterations
+            else []
+        )
+    rows = [[w.batch, w.total, *(w.parts[step] for step in STEPS)] for w in waits]
+    show(f"latency per batch ({backend})", ["batch", "wait s", *STEPS], rows)
+    result = summarize(waits)
+    summary = [["alloop", backend, result["p50_s"], result["p95_s"], result["max_s"], 1.0]]
+    if baseline:
+        tutorial = summarize(baseline)
+        result["baseline"] = tutorial
+        p50, p95, worst = tutorial["p50_s"], tutorial["p95_s"], tutorial["max_s"]
+        summary.append(["tutorial setup", "transformer", p50, p95, worst, p50 / result["p50_s"]])
+    show("annotator wait (s)", ["setup", "backend", "p50", "p95", "max", "p50 / alloop's"], summary)
+    write_json(json_file, result)
+
+
+def summarize(waits: list[Wait]) -> dict[str, Any]:
+    totals = [wait.total for wait in waits]
+    return {
+        "p50_s": float(np.percentile(totals, 50)),
+        "p95_s": float(np.percentile(totals, 95)),
+        "max_s": max(totals),
+        "breakdown": {step: statistics.mean(w.parts[step] for w in waits) for step in STEPS},
+        "waits_s": totals,
+    }
+
+
+def measure(
+    stack: LiveStack, name: str, dataset: str, iterations: int, backend: str, interval: float | None
+) -> list[Wait]:
+    """Start a run with its own watcher and worker; label ``iterations`` batches and time each wait."""
+    from simulator import SimulatedAnnotator
+
+    with console.status(f"creating run {name} (embeds the pool the first time)…"):
+        spec = stack.new_run(name, dataset, backend=backend, stopping_criterion="none")
+    stack.start_service("watcher", *(["--interval", str(interval)] if interval else []))
+    stack.start_service("worker", "--queues", "train")
+    annotator = SimulatedAnnotator(stack.connection, name)
+    argilla = ArgillaAdapter(stack.connection)
+    client = stack.connection.redis()
+    waits = []
+    with Progress(console=console) as progress:
+        task = progress.add_task(f"{name}: timing batches", total=iterations)
+        for batch in range(iterations):
+            annotator.wait_for_batch(batch, timeout=900)
+            annotator.label_batch(batch)
+            answered = time.time()
+            visible = wait_visible(argilla, spec, batch + 1)
+            waits.append(breakdown(client, name, batch, answered, visible))
+            progress.advance(task)
+    return waits
+
+
+def wait_visible(argilla: ArgillaAdapter, spec: RunSpec, batch: int, timeout: float = 900) -> float:
+    """The time at which every record of ``batch`` is returned by an SDK query."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if len(argilla.batch_records(spec, batch)) >= spec.batch_size:
+            return time.time()
+        time.sleep(0.02)
+    raise TimeoutError(f"batch {batch} of {spec.name} did not appear within {timeout} s")
+
+
+def breakdown(client: object, run: str, batch: int, answered: float, visible: float) -> Wait:
+    """Split one wait with the run's events: when the watcher saw it, what the job spent on each step."""
+    completed = logged = updated = None
+    deadline = time.monotonic() + 120
+    while updated is None and time.monotonic() < deadline:  # model.updated follows the logging
+        for _, event in events.read(client, run):  # type: ignore[arg-type]
+            if isinstance(event, events.BatchCompleted) and event.batch == batch:
+                completed = event
+            elif isinstance(event, events.BatchLogged) and event.batch == batch + 1:
+                logged = event
+            elif isinstance(event, events.ModelUpdated) and event.batch == batch:
+                updated = event
+        time.sleep(0.05)
+    if completed is None or logged is None or updated is None:
+        raise RuntimeError(f"run {run}: the events of batch {batch} are missing")
+    timings = updated.timings
+    # batch.logged is published right after the log step, so the job began that long before it.
+    started = _seconds(logged.at) - (
+        timings.restore + timings.fetch + timings.train + timings.query + timings.log
+    )
+    parts = {
+        "detect": _seconds(completed.at) - answered,
+        "pickup": started - _seconds(completed.at),
+        "restore": timings.restore,
+        "fetch": timings.fetch,
+        "train": timings.train,
+        "query": timings.query,
+    }
+    parts["log"] = visible - answered - sum(parts.values())  # logging until the SDK sees every record
+    return Wait(batch, visible - answered, parts)
+
+
+def _seconds(at: datetime) -> float:
+    return at.timestamp()

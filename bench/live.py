@@ -1,0 +1,78 @@
+"""A real local stack and alloop's own services, started and stopped by a benchmark."""
+
+import os
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from common.connection import Connection
+from common.settings import Settings
+from common.spec import RunSpec, load_spec
+from stack import control
+from stack.process import free_port, spawn, terminate
+
+ROOT = Path(__file__).resolve().parent.parent
+CONNECTION_VARIABLES = ("ARGILLA_API_URL", "ARGILLA_API_KEY", "REDIS_URL")
+
+
+@dataclass
+class LiveStack:
+    """Argilla and Redis under a throwaway ALLOOP_HOME; services spawned here stop with it."""
+
+    settings: Settings
+    connection: Connection
+    env: dict[str, str]
+    cleanup: ExitStack
+
+    def start_service(self, name: str, *args: str) -> int:
+        """Start `alloop NAME ARGS…` in the background (logs under the home's bench-logs); its pid."""
+        logs = self.settings.home / "bench-logs"
+        label = "-".join([name, *(arg for arg in args if not arg.startswith("-"))])
+        count = len(list(logs.glob(f"{label}*.log"))) if logs.exists() else 0
+        process = spawn(
+            [sys.executable, "-m", "cli", name, *args],
+            env=self.env,
+            pid_file=logs / f"{label}-{count}.pid",
+            log_file=logs / f"{label}-{count}.log",
+            cwd=ROOT,
+        )
+        self.cleanup.callback(terminate, process.pid)
+        return process.pid
+
+    def new_run(self, name: str, dataset: str, **fields: object) -> RunSpec:
+        """Create run ``name`` (batch 0 logged), with spec ``fields`` on top of the defaults."""
+        from trainer.start import start_run
+
+        spec = load_spec(None, {"name": name, "dataset.path": dataset, "workspace": "bench", **fields})
+        start_run(self.settings, self.connection, spec)
+        return spec
+
+
+@contextmanager
+def live_stack() -> Iterator[LiveStack]:
+    """Bring a fresh stack up on free ports; stop it and every service started through it on exit."""
+    with ExitStack() as cleanup:
+        home = Path(cleanup.enter_context(tempfile.TemporaryDirectory(prefix="alloop-bench-")))
+        server_python = ROOT / ".venv-argilla" / "bin" / "python"
+        env = {name: value for name, value in os.environ.items() if name not in CONNECTION_VARIABLES}
+        env |= {
+            "ALLOOP_HOME": str(home),
+            "ALLOOP_ARGILLA_PORT": str(free_port()),
+            "ALLOOP_REDIS_PORT": str(free_port()),
+            "NO_COLOR": "1",
+        }
+        if "ALLOOP_ARGILLA_PYTHON" not in env and server_python.exists():
+            env["ALLOOP_ARGILLA_PYTHON"] = str(server_python)
+        settings = Settings(
+            home=home,
+            argilla_port=int(env["ALLOOP_ARGILLA_PORT"]),
+            redis_port=int(env["ALLOOP_REDIS_PORT"]),
+            argilla_python=Path(env["ALLOOP_ARGILLA_PYTHON"]) if "ALLOOP_ARGILLA_PYTHON" in env else None,
+        )
+        state = control.up(settings)
+        cleanup.callback(control.down, settings)
+        # Services started later unwind first (ExitStack is LIFO), so they stop before the stack.
+        yield LiveStack(settings, state, env, cleanup)

@@ -15,6 +15,7 @@ def main() -> None:
 # Each module defines one command, `run`, registered under the benchmark's name.
 COMMANDS: dict[str, str] = {  # benchmark name -> module in bench/
     "latency": "latency",
+    "workers": "workers",
 }
 
 for name, module in COMMANDS.items():

@@ -88,6 +88,7 @@ def measure(
         spec = stack.new_run(name, dataset, backend=backend, stopping_criterion="none")
     stack.start_service("watcher", *(["--interval", str(interval)] if interval else []))
     stack.start_service("worker", "--queues", "train")
+    stack.wait_for_workers(1)
     annotator = SimulatedAnnotator(stack.connection, name)
     argilla = ArgillaAdapter(stack.connection)
     client = stack.connection.redis()

@@ -3,15 +3,19 @@
 import os
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import psutil
+
 from common.connection import Connection
 from common.settings import Settings
 from common.spec import RunSpec, load_spec
 from stack import control
+from stack.paths import StackPaths
 from stack.process import free_port, spawn, terminate
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -27,6 +31,16 @@ class LiveStack:
     env: dict[str, str]
     cleanup: ExitStack
 
+    def stack_pids(self) -> dict[str, int]:
+        """Pids of the stack's own processes (Argilla, and Redis when the stack started it)."""
+        paths = StackPaths.under(self.settings.home)
+        found = {}
+        for service in ("argilla", "redis"):
+            pid_file = paths.pid_file(service)
+            if pid_file.exists():
+                found[service] = int(pid_file.read_text())
+        return found
+
     def start_service(self, name: str, *args: str) -> int:
         """Start `alloop NAME ARGS…` in the background (logs under the home's bench-logs); its pid."""
         logs = self.settings.home / "bench-logs"
@@ -41,6 +55,16 @@ class LiveStack:
         )
         self.cleanup.callback(terminate, process.pid)
         return process.pid
+
+    def wait_for_workers(self, count: int, timeout: float = 120) -> None:
+        """Wait until ``count`` rq workers have registered (they import the learning stack first)."""
+        from rq import Worker
+
+        deadline = time.monotonic() + timeout
+        while Worker.count(connection=self.connection.redis()) < count:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"fewer than {count} workers registered within {timeout} s")
+            time.sleep(0.2)
 
     def new_run(self, name: str, dataset: str, **fields: object) -> RunSpec:
         """Create run ``name`` (batch 0 logged), with spec ``fields`` on top of the defaults."""
@@ -76,3 +100,9 @@ def live_stack() -> Iterator[LiveStack]:
         cleanup.callback(control.down, settings)
         # Services started later unwind first (ExitStack is LIFO), so they stop before the stack.
         yield LiveStack(settings, state, env, cleanup)
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time of a process and of its children it has waited for (an rq worker's work-horses)."""
+    times = psutil.Process(pid).cpu_times()
+    return float(times.user + times.system + times.children_user + times.children_system)

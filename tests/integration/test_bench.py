@@ -1,0 +1,54 @@
+"""The live benchmarks run end to end (each on its own stack) and write JSON of their documented shape.
+
+They measure; these tests check only that they work, never the numbers.
+"""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+TREC = ROOT.parent / "shared" / "data" / "trec6"
+
+pytestmark = pytest.mark.timeout(600)
+
+
+@pytest.fixture(scope="module")
+def small_trec(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A TREC folder with the first 300 training and 100 test questions."""
+    folder = tmp_path_factory.mktemp("trec-small")
+    for name, lines in (("train_5500.label", 300), ("TREC_10.label", 100)):
+        text = (TREC / name).read_text(encoding="latin-1").splitlines(keepends=True)[:lines]
+        (folder / name).write_text("".join(text), encoding="latin-1")
+    return folder
+
+
+def bench(*args: str) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "bench", *args], cwd=ROOT, capture_output=True, text=True, timeout=500
+    )
+    assert result.returncode == 0, (
+        f"bench {args[0]} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+    )
+
+
+def test_latency_times_each_batch_through_the_stack(small_trec: Path, tmp_path: Path) -> None:
+    out = tmp_path / "latency.json"
+    bench("latency", "--dataset", str(small_trec), "--iterations", "2", "--json", str(out))
+    result = json.loads(out.read_text())
+    assert len(result["waits_s"]) == 2 and result["max_s"] >= result["p50_s"] > 0
+    parts = result["breakdown"]
+    assert set(parts) == {"detect", "pickup", "restore", "fetch", "train", "query", "log"}
+    assert sum(parts.values()) == pytest.approx(sum(result["waits_s"]) / 2)
+
+
+def test_workers_counts_batches_per_minute(small_trec: Path, tmp_path: Path) -> None:
+    out = tmp_path / "workers.json"
+    bench("workers", "--dataset", str(small_trec), "--runs", "2", "--workers", "1", "--batches", "1",
+          "--json", str(out))  # fmt: skip
+    [row] = json.loads(out.read_text())["results"]
+    assert (row["workers"], row["runs"]) == (1, 2) and row["batches_per_min"] > 0
+    assert {"argilla", "worker-0", "watcher"} <= set(row["cores"])

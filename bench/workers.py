@@ -6,6 +6,7 @@ M forking workers train. Batches per minute counts model updates across all runs
 
 import os
 import shutil
+import statistics
 import threading
 import time
 from pathlib import Path
@@ -53,6 +54,7 @@ def run(
                     "batches_per_min": runs * batches * 60 / seconds,
                     "cores": busy,
                 }
+                | phases(stack.connection.redis(), names)
             )
             for pid in pids:
                 terminate(pid)
@@ -63,12 +65,16 @@ def run(
             r["runs"],
             r["batches_per_min"],
             r["batches_per_min"] / (one * r["workers"]),
+            r["labelling_s"],
+            r["turnaround_s"],
+            r["job_s"],
             sum(r["cores"].values()),
             ", ".join(f"{name} {cores:.2f}" for name, cores in r["cores"].items()),
         ]
         for r in results
     ]
-    columns = ["workers", "runs", "batches/min", "vs M x one worker", "busy cores", "cores by process"]
+    columns = ["workers", "runs", "batches/min", "vs M x one", "labelling s", "turnaround s", "job s"]
+    columns += ["busy cores", "cores by process"]
     show(f"throughput ({os.cpu_count()} cores)", columns, rows)
     write_json(json_file, {"results": results})
 
@@ -95,6 +101,26 @@ def label_all(stack: LiveStack, names: list[str], batches: int) -> float:
     for name in names:
         wait_for_model(client, name, batches - 1)
     return time.monotonic() - started
+
+
+def phases(client: object, names: list[str]) -> dict[str, float]:
+    """Mean seconds per batch: labelling (logged to completed), turnaround (completed to the next
+    logged) and the training job itself, from the runs' events."""
+    labelling, turnaround, job = [], [], []
+    for name in names:
+        found = [event for _, event in events.read(client, name)]  # type: ignore[arg-type]
+        logged = {e.batch: e.at for e in found if isinstance(e, events.BatchLogged)}
+        completed = {e.batch: e.at for e in found if isinstance(e, events.BatchCompleted)}
+        job += [e.timings.total for e in found if isinstance(e, events.ModelUpdated)]
+        for batch, at in completed.items():
+            labelling.append((at - logged[batch]).total_seconds())
+            if batch + 1 in logged:
+                turnaround.append((logged[batch + 1] - at).total_seconds())
+    return {
+        "labelling_s": statistics.mean(labelling),
+        "turnaround_s": statistics.mean(turnaround),
+        "job_s": statistics.mean(job),
+    }
 
 
 def wait_for_model(client: object, run: str, batch: int, timeout: float = 1800) -> None:

@@ -16,6 +16,8 @@ def main() -> None:
 COMMANDS: dict[str, str] = {  # benchmark name -> module in bench/
     "latency": "latency",
     "workers": "workers",
+    "scoring": "scoring",
+    "pool-scale": "pool_scale",
 }
 
 for name, module in COMMANDS.items():

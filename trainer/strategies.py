@@ -8,8 +8,16 @@ from common.spec import RunSpec
 
 
 def make_query_strategy(spec: RunSpec) -> Any:
-    """The spec's query strategy, by small-text class name, with its defaults."""
-    return getattr(small_text, spec.query_strategy)()
+    """The spec's query strategy, by small-text class name, with its defaults.
+
+    With ``query_subsample`` set, small-text's SubsamplingQueryStrategy wraps it: a query over more
+    unlabelled items than that scores only that many, drawn at random with numpy's global generator
+    (which the learner seeds, so a retried query draws the same ones).
+    """
+    strategy = getattr(small_text, spec.query_strategy)()
+    if spec.query_subsample is None:
+        return strategy
+    return small_text.SubsamplingQueryStrategy(strategy, subsample_size=spec.query_subsample)
 
 
 def make_stopping_criterion(name: str | None, num_classes: int) -> Any:

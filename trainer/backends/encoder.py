@@ -46,15 +46,19 @@ def cache_path(run_dir: Path, model: str, texts: list[str]) -> Path:
 
 
 def cached_embeddings(run_dir: Path, model: str, texts: list[str], device: str) -> np.ndarray:
-    """Embeddings of ``texts``, read from the run dir's cache or computed and stored there atomically."""
+    """Embeddings of ``texts``, from the run dir's cache or computed and stored there atomically.
+
+    The cache is mapped read-only rather than read: worker processes share one copy in the page cache
+    instead of each holding its own, and a query that scores a subsample of a big pool reads only the
+    pages around the subsample's rows.
+    """
     path = cache_path(run_dir, model, texts)
     if path.exists():
-        vectors = np.load(path)
+        vectors = np.load(path, mmap_mode="r")
         if vectors.shape[0] == len(texts):
             return vectors
-    vectors = encode(model, texts, device)
-    write_atomically(path, vectors)
-    return vectors
+    write_atomically(path, encode(model, texts, device))
+    return np.load(path, mmap_mode="r")
 
 
 def write_atomically(path: Path, array: np.ndarray) -> None:

@@ -1,0 +1,43 @@
+"""The scoring and pool-scale benchmarks run on tiny sizes and write JSON of their documented shape.
+
+They measure; these tests check only that they work, never the numbers.
+"""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+TREC = ROOT.parent / "shared" / "data" / "trec6"
+
+
+def bench(*args: str) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "bench", *args], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, (
+        f"bench {args[0]} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+    )
+
+
+def test_pool_scale_writes_one_row_per_size(tmp_path: Path) -> None:
+    out = tmp_path / "pool-scale.json"
+    bench("pool-scale", "--sizes", "200,400", "--labels", "20", "--json", str(out))
+    results = json.loads(out.read_text())["results"]
+    assert [row["pool"] for row in results] == [200, 400]
+    for row in results:
+        assert set(row) == {"pool", "query_s", "peak_rss_mb"}
+        assert row["query_s"] > 0 and row["peak_rss_mb"] > 0
+
+
+@pytest.mark.skipif(not TREC.exists(), reason=f"the TREC-6 data is not at {TREC}")
+def test_scoring_compares_both_paths(tmp_path: Path) -> None:
+    out = tmp_path / "scoring.json"
+    bench("scoring", "--dataset", str(TREC), "--pool", "24", "--labels", "12", "--json", str(out))
+    result = json.loads(out.read_text())
+    assert result["pool"] == 24 and result["default_s"] > 0 and result["fast_s"] > 0
+    assert result["speedup"] == pytest.approx(result["default_s"] / result["fast_s"])
+    assert result["argmax_agreement"] == 1.0 and result["max_abs_diff"] < 1e-4

@@ -10,6 +10,7 @@ import numpy as np
 from sentence_transformers import SentenceTransformer
 
 from trainer.backends.models import loading, model_identity, resolve_model
+from trainer.backends.row_file import open_rows
 
 ENCODE_BATCH_SIZE = 64
 
@@ -48,17 +49,17 @@ def cache_path(run_dir: Path, model: str, texts: list[str]) -> Path:
 def cached_embeddings(run_dir: Path, model: str, texts: list[str], device: str) -> np.ndarray:
     """Embeddings of ``texts``, from the run dir's cache or computed and stored there atomically.
 
-    The cache is mapped read-only rather than read: worker processes share one copy in the page cache
-    instead of each holding its own, and a query that scores a subsample of a big pool reads only the
-    pages around the subsample's rows.
+    The cache is mapped read-only rather than read (:func:`open_rows`): worker processes share one
+    copy in the page cache instead of each holding its own, and a query that scores a subsample of a
+    big pool reads just the subsample's rows.
     """
     path = cache_path(run_dir, model, texts)
     if path.exists():
-        vectors = np.load(path, mmap_mode="r")
+        vectors = open_rows(path)
         if vectors.shape[0] == len(texts):
             return vectors
     write_atomically(path, encode(model, texts, device))
-    return np.load(path, mmap_mode="r")
+    return open_rows(path)
 
 
 def write_atomically(path: Path, array: np.ndarray) -> None:

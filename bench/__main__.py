@@ -14,6 +14,7 @@ def main() -> None:
 
 # Each module defines one command, `run`, registered under the benchmark's name.
 COMMANDS: dict[str, str] = {  # benchmark name -> module in bench/
+    "al-curve": "al_curve",
     "latency": "latency",
     "workers": "workers",
     "scoring": "scoring",

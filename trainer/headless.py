@@ -1,5 +1,8 @@
 """Active learning without annotators: the corpus's gold labels answer every batch (benchmarks)."""
 
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from common.corpus import Corpus
@@ -7,22 +10,39 @@ from common.spec import RunSpec
 from trainer.learner import Learner, Metrics
 
 
+@dataclass(frozen=True)
+class Round(Metrics):
+    """Test-split metrics after one teach, with the seconds that round spent choosing and learning."""
+
+    query_s: float
+    update_s: float
+
+
 def run_headless(
-    spec: RunSpec, corpus: Corpus, iterations: int, run_dir: Path, device: str = "auto"
-) -> list[Metrics]:
+    spec: RunSpec,
+    corpus: Corpus,
+    iterations: int,
+    run_dir: Path,
+    device: str = "auto",
+    on_round: Callable[[Round], None] | None = None,
+) -> list[Round]:
     """Batch 0 and then ``iterations`` query/teach rounds; test-split metrics after every teach.
 
     Stops early when the pool runs out; the stopping criterion is not consulted, so runs compare
-    at equal label counts.
+    at equal label counts. ``query_s`` of round 0 is the time to choose batch 0; ``on_round`` sees
+    each round as it ends (progress bars).
     """
     learner = Learner.build(spec, corpus, spec.labels or corpus.label_names(), run_dir, device)
-    batch = learner.first_batch()
     history = []
     for round_ in range(iterations + 1):
-        if round_ > 0:
-            batch = learner.query()
-            if not batch:
-                break
-        learner.teach([corpus.train_labels[index] for index in batch])
-        history.append(learner.evaluate())
+        started = time.perf_counter()
+        batch = learner.query() if round_ > 0 else learner.first_batch()
+        query_s = time.perf_counter() - started
+        if not batch:
+            break
+        update_s = learner.teach([corpus.train_labels[index] for index in batch])
+        metrics = learner.evaluate()
+        history.append(Round(**vars(metrics), query_s=query_s, update_s=update_s))
+        if on_round is not None:
+            on_round(history[-1])
     return history

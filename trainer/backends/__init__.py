@@ -1,4 +1,4 @@
-"""Classifier backends behind one interface: ``embeddings``, ``transformer`` and ``setfit``."""
+"""Classifier backends behind one interface: ``embeddings``, ``hybrid``, ``transformer`` and ``setfit``."""
 
 from pathlib import Path
 
@@ -23,6 +23,8 @@ def make_backend(
     backend_class: type[ClassifierBackend]
     if kind == Backend.embeddings:
         from trainer.backends.embeddings import EmbeddingsBackend as backend_class
+    elif kind == Backend.hybrid:
+        from trainer.backends.hybrid import HybridBackend as backend_class
     elif kind == Backend.transformer:
         from trainer.backends.transformer import TransformerBackend as backend_class
     else:
@@ -33,6 +35,7 @@ def make_backend(
 def preload() -> None:
     """Import the jobs and every backend's libraries now (a worker does, before it forks jobs)."""
     import trainer.backends.embeddings
+    import trainer.backends.hybrid
     import trainer.backends.setfit
     import trainer.backends.transformer
     import trainer.heavy

@@ -1,0 +1,251 @@
+"""Accuracy against labels: one configuration against random sampling and Argilla's small-text tutorial.
+
+Every curve is the trainer's own headless loop (``trainer.headless.run_headless``) with the gold
+labels as the annotator. The tutorial baseline is small-text's defaults as Argilla's tutorial uses
+them: the ``transformer`` backend (full fine-tuning, 10 epochs) with the MiniLM, BreakingTies, a
+random batch 0 of 20 and batches of 20. On 2 CPUs one of its rounds costs 9-156 s of training plus
+about a minute scoring TREC's 5.5k texts, so about 35 minutes per seed to 260 labels; it gets its own
+seed count and label limit.
+"""
+
+import json
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
+
+import numpy as np
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from bench.output import console, show, write_json
+from common.corpus import Corpus, read_corpus
+from common.files import atomic_write_text
+from common.spec import Backend, DatasetSource, InitialBatch, RunSpec
+from trainer.headless import Round, run_headless
+
+TUTORIAL_BACKEND = Backend.transformer
+TUTORIAL_STRATEGY = "BreakingTies"
+TUTORIAL_BATCH_SIZE = 20
+
+
+@dataclass(frozen=True)
+class Config:
+    """One curve to measure: who it is in the comparison and what the loop runs with."""
+
+    role: str  # chosen | random | tutorial
+    backend: Backend
+    strategy: str
+    batch_size: int
+    initial_batch: InitialBatch
+    seeds: int
+    max_labels: int
+
+    @property
+    def name(self) -> str:
+        return f"{self.role}: {self.backend.value}/{self.strategy}"
+
+    @property
+    def iterations(self) -> int:
+        return max(self.max_labels // self.batch_size - 1, 0)
+
+
+def curve(
+    config: Config,
+    seed: int,
+    source: DatasetSource,
+    corpus: Corpus,
+    cache: Path,
+    device: str,
+    on_round: Callable[[Round], None] | None = None,
+) -> dict[str, Any]:
+    """One seed of one configuration, as a JSON result."""
+    spec = RunSpec(
+        name="bench",
+        dataset=source,
+        backend=config.backend,
+        query_strategy=config.strategy,
+        batch_size=config.batch_size,
+        initial_batch=config.initial_batch,
+        stopping_criterion=None,
+        seed=seed,
+    )
+    # One run dir per backend, shared by seeds and roles, so the pool's features are computed once.
+    rounds = run_headless(spec, corpus, config.iterations, cache / config.backend.value, device, on_round)
+    return result(config, seed, rounds)
+
+
+def result(config: Config, seed: int, rounds: Sequence[Round]) -> dict[str, Any]:
+    return {
+        "role": config.role,
+        "backend": config.backend.value,
+        "strategy": config.strategy,
+        "initial_batch": config.initial_batch.value,
+        "batch_size": config.batch_size,
+        "seed": seed,
+        "labels": [item.labels for item in rounds],
+        "accuracy": [item.accuracy for item in rounds],
+        "macro_f1": [item.macro_f1 for item in rounds],
+        "update_s": [item.update_s for item in rounds],
+        "query_s": [item.query_s for item in rounds],
+    }
+
+
+def mean_curve(results: Sequence[dict[str, Any]]) -> dict[int, float]:
+    """Mean accuracy per label count, over the results (seeds) that reached it."""
+    by_labels: dict[int, list[float]] = {}
+    for item in results:
+        for labels, accuracy in zip(item["labels"], item["accuracy"], strict=True):
+            by_labels.setdefault(labels, []).append(accuracy)
+    return {labels: float(np.mean(values)) for labels, values in sorted(by_labels.items())}
+
+
+def columns_for(label_counts: Sequence[int], batch_size: int) -> list[int]:
+    """Label counts worth a column: every other batch up to 13 batches, then each 100, and the last."""
+    last = max(label_counts, default=0)
+    return [
+        labels
+        for labels in sorted(set(label_counts))
+        if (labels <= 13 * batch_size and (labels // batch_size) % 2 == 1)
+        or labels % 100 == 0
+        or labels == last
+    ]
+
+
+def report(configs: Sequence[Config], results: Sequence[dict[str, Any]], batch_size: int) -> None:
+    """Mean accuracy per configuration, the chosen one's ratios to the baselines, and timings."""
+    curves = {config.role: mean_curve([r for r in results if r["role"] == config.role]) for config in configs}
+    points = columns_for([labels for curve_ in curves.values() for labels in curve_], batch_size)
+    rows: list[list[object]] = []
+    for config in configs:
+        rows.append([config.name, config.seeds, *(curves[config.role].get(p, "-") for p in points)])
+    chosen = curves.get("chosen", {})
+    for role in ("random", "tutorial"):
+        if role in curves and "chosen" in curves:
+            baseline = curves[role]
+            rows.append([f"chosen / {role}", "", *(ratio(chosen.get(p), baseline.get(p)) for p in points)])
+    show("mean test accuracy by labels", ["configuration", "seeds", *map(str, points)], rows)
+    timing_rows: list[list[object]] = []
+    for config in configs:
+        own = [r for r in results if r["role"] == config.role]
+        update = [s for r in own for s in r["update_s"]]
+        query = [s for r in own for s in r["query_s"][1:]]  # batch 0 needs no model
+        timing_rows.append(
+            [config.name, mean(update), max(update, default=0.0), mean(query), max(query, default=0.0)]
+        )
+    show(
+        "seconds per round",
+        ["configuration", "update mean", "update max", "query mean", "query max"],
+        timing_rows,
+    )
+
+
+def ratio(value: float | None, baseline: float | None) -> object:
+    return value / baseline if value is not None and baseline else "-"
+
+
+def mean(values: Sequence[float]) -> float:
+    return float(np.mean(values)) if values else 0.0
+
+
+def read_baseline(path: Path) -> list[dict[str, Any]]:
+    """The tutorial results of an earlier ``--json`` output, marked with where they come from."""
+    earlier = json.loads(path.read_text())["results"]
+    return [{**item, "from": str(path)} for item in earlier if item.get("role") == "tutorial"]
+
+
+def run(
+    dataset: Annotated[
+        str, typer.Option(help="TREC folder, label folders, or a CSV/JSONL/Parquet train file.")
+    ],
+    backend: Annotated[
+        Backend, typer.Option(help="Backend of the configuration under test.")
+    ] = Backend.embeddings,
+    strategy: Annotated[str, typer.Option(help="small-text query strategy under test.")] = "BreakingTies",
+    seeds: Annotated[int, typer.Option(min=1, help="Seeds of the configuration and of random.")] = 3,
+    max_labels: Annotated[int, typer.Option(min=1, help="Labels at the end of each curve.")] = 500,
+    batch_size: Annotated[int, typer.Option(min=1)] = 20,
+    initial_batch: Annotated[InitialBatch, typer.Option(help="How batch 0 is chosen.")] = InitialBatch.random,
+    test: Annotated[str | None, typer.Option(help="Test file, for a CSV/JSONL/Parquet dataset.")] = None,
+    text_column: Annotated[str, typer.Option()] = "text",
+    label_column: Annotated[str, typer.Option()] = "label",
+    random: Annotated[bool, typer.Option("--random/--no-random", help="Compare with RandomSampling.")] = True,
+    baseline: Annotated[
+        bool, typer.Option("--baseline/--no-baseline", help="Compare with the tutorial (slow on CPU).")
+    ] = True,
+    baseline_seeds: Annotated[int, typer.Option(min=1, help="Seeds of the tutorial baseline.")] = 1,
+    baseline_max_labels: Annotated[int, typer.Option(min=1, help="Labels at the end of its curve.")] = 260,
+    baseline_from: Annotated[
+        Path | None, typer.Option(help="Take the tutorial's results from an earlier --json file instead.")
+    ] = None,
+    device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.")] = "auto",
+    cache_dir: Annotated[
+        Path | None, typer.Option(help="Keep pool features here between invocations; default: a temp dir.")
+    ] = None,
+    json_path: Annotated[Path | None, typer.Option("--json", help="Write the results here.")] = None,
+) -> None:
+    """Learning curves of one configuration, random sampling and the small-text tutorial."""
+    source = DatasetSource(path=dataset, test=test, text_column=text_column, label_column=label_column)
+    corpus = read_corpus(source)
+    configs = [Config("chosen", backend, strategy, batch_size, initial_batch, seeds, max_labels)]
+    if random and strategy != "RandomSampling":
+        configs.append(
+            Config("random", backend, "RandomSampling", batch_size, initial_batch, seeds, max_labels)
+        )
+    tutorial = Config(
+        "tutorial",
+        TUTORIAL_BACKEND,
+        TUTORIAL_STRATEGY,
+        TUTORIAL_BATCH_SIZE,
+        InitialBatch.random,
+        baseline_seeds,
+        baseline_max_labels,
+    )
+    earlier = read_baseline(baseline_from) if baseline and baseline_from is not None else []
+    if baseline:
+        configs.append(tutorial)
+    measured = [c for c in configs if not (c.role == "tutorial" and earlier)]
+    header = {"dataset": dataset, "pool": len(corpus.train_texts), "test": len(corpus.test_texts)}
+
+    def save(results: list[dict[str, Any]]) -> None:
+        if json_path is not None:
+            atomic_write_text(json_path, json.dumps(header | {"results": results}, indent=2) + "\n")
+
+    with tempfile.TemporaryDirectory(prefix="al-curve-") as scratch:
+        results = measure(measured, source, corpus, cache_dir or Path(scratch), device, earlier, save)
+    report(configs, results, batch_size)
+    write_json(json_path, header | {"results": results})
+
+
+def measure(
+    configs: Sequence[Config],
+    source: DatasetSource,
+    corpus: Corpus,
+    cache: Path,
+    device: str,
+    earlier: list[dict[str, Any]],
+    save: Callable[[list[dict[str, Any]]], None],
+) -> list[dict[str, Any]]:
+    """Every seed of every configuration after ``earlier``, with a progress bar per configuration.
+
+    ``save`` gets the results after every round, the unfinished curve included, so an interrupted
+    run keeps what it measured.
+    """
+    results = list(earlier)
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console) as progress:
+        tasks = {c: progress.add_task(c.name, total=c.seeds * (c.iterations + 1)) for c in configs}
+        for config in configs:
+            for seed in range(config.seeds):
+                rounds: list[Round] = []
+
+                def advance(
+                    done: Round, config: Config = config, seed: int = seed, rounds: list[Round] = rounds
+                ) -> None:
+                    rounds.append(done)
+                    progress.advance(tasks[config])
+                    save([*results, result(config, seed, rounds)])
+
+                results.append(curve(config, seed, source, corpus, cache, device, advance))
+    return results

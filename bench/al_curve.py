@@ -3,9 +3,12 @@
 Every curve is the trainer's own headless loop (``trainer.headless.run_headless``) with the gold
 labels as the annotator. The tutorial baseline is small-text's defaults as Argilla's tutorial uses
 them: the ``transformer`` backend (full fine-tuning, 10 epochs) with the MiniLM, BreakingTies, a
-random batch 0 of 20 and batches of 20. On 2 CPUs one of its rounds costs 9-156 s of training plus
-about a minute scoring TREC's 5.5k texts, so about 35 minutes per seed to 260 labels; it gets its own
-seed count and label limit.
+random batch 0 of 20 and batches of 20. It is slow on CPU: on 2 busy cores each round took 45-165 s
+of training and 10-39 s of scoring TREC's 5.4k texts, 27 minutes for one seed to 260 labels; so it
+has its own seed count and label limit, and ``--baseline-from`` reuses an earlier run's curve.
+The JSON is rewritten after every round, so an interrupted run keeps what it measured. On a busy
+machine run with ``OMP_NUM_THREADS=1``: two BLAS threads fighting for the cores slowed logistic
+regression here by far more than they ever gain on a few hundred labels.
 """
 
 import json

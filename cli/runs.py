@@ -14,10 +14,10 @@ from rq import Worker
 from common import events, logs
 from common.connection import resolve_connection
 from common.errors import UserError
+from common.queues import train_queue
 from common.runs import RunPaths, RunRegistry, RunState
 from common.settings import get_settings
 from common.spec import load_spec
-from watcher.enqueue import train_queue
 
 console = Console()
 

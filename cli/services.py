@@ -5,12 +5,13 @@ import threading
 from types import FrameType
 
 import typer
-from rq import Queue, Worker
+from rq import Worker
 
-from common import keys, logs
+from common import logs
 from common.argilla_adapter import ArgillaAdapter
 from common.connection import check_redis, resolve_connection
 from common.errors import UserError
+from common.queues import SERIALIZER, heavy_queue, train_queue
 from common.settings import get_settings
 from watcher.service import Watcher
 
@@ -35,7 +36,11 @@ def watcher(
     )
 
 
-QUEUES = {"train": keys.TRAIN_QUEUE, "heavy": keys.HEAVY_QUEUE}
+QUEUES = {"train": train_queue, "heavy": heavy_queue}
+# A dead worker's registration expires this long after its last heartbeat; the watcher's reaper
+# then retries its job (on the worker's own host it notices sooner, by the missing process).
+WORKER_TTL_S = 30
+MONITORING_INTERVAL_S = 10
 
 
 def worker(
@@ -60,5 +65,11 @@ def worker(
 
     preload()  # every job is a fork of this process: imports done here are done once
 
-    listened = [Queue(QUEUES[queue], connection=client) for queue in names]
-    Worker(listened, connection=client, name=name).work(burst=burst, with_scheduler=True)
+    Worker(
+        [QUEUES[queue](client) for queue in names],
+        connection=client,
+        name=name,
+        serializer=SERIALIZER,
+        worker_ttl=WORKER_TTL_S,
+        job_monitoring_interval=MONITORING_INTERVAL_S,
+    ).work(burst=burst, with_scheduler=True)

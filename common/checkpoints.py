@@ -1,5 +1,6 @@
 """Checkpoints of a run's learner on disk: one folder per batch, complete or absent."""
 
+import hashlib
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -13,7 +14,22 @@ INITIAL = -1
 """The batch number of the learner's state before any label: it chose batch 0."""
 
 MANIFEST = "manifest.json"
+LEARNER = "learner"
 _NAME = re.compile(r"^batch-(\d{5})$")
+
+
+class CheckpointCorrupt(RuntimeError):
+    """A checkpoint's files differ from the checksums written with them."""
+
+
+def digests(folder: Path) -> dict[str, str]:
+    """SHA-256 of every file under ``folder``, by its path relative to ``folder``."""
+    found = {}
+    for path in sorted(folder.rglob("*")):
+        if path.is_file():
+            with path.open("rb") as handle:
+                found[path.relative_to(folder).as_posix()] = hashlib.file_digest(handle, "sha256").hexdigest()
+    return found
 
 
 class Manifest(BaseModel):
@@ -26,6 +42,9 @@ class Manifest(BaseModel):
     metrics: dict[str, object] = Field(default_factory=dict)
     scores_batch: int | None = Field(
         default=None, description="Set when the background model's scores of this batch chose next_batch."
+    )
+    files: dict[str, str] = Field(
+        default_factory=dict, description="SHA-256 of every file of the learner, by path in its folder."
     )
     created_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
 
@@ -51,9 +70,30 @@ class CheckpointStore:
         if self.exists(manifest.batch):
             return final
         with staged_folder(final) as staging:
-            write_learner(staging / "learner")
-            (staging / MANIFEST).write_text(manifest.model_dump_json(indent=2))
+            write_learner(staging / LEARNER)
+            signed = manifest.model_copy(update={"files": digests(staging / LEARNER)})
+            (staging / MANIFEST).write_text(signed.model_dump_json(indent=2))
         return final
+
+    def learner(self, batch: int) -> Path:
+        """The learner folder of checkpoint ``batch``, after checking every file against the manifest.
+
+        Learners are pickles underneath: only what this store wrote, unchanged since, is loaded.
+        """
+        folder = self.path(batch) / LEARNER
+        expected = self.manifest(batch).files
+        if not expected:
+            raise CheckpointCorrupt(
+                f"checkpoint {folder.parent} lists no file checksums; it cannot be trusted"
+            )
+        found = digests(folder)
+        if found != expected:
+            changed = sorted(set(found) ^ set(expected) | {f for f in found if found[f] != expected.get(f)})
+            raise CheckpointCorrupt(
+                f"checkpoint {folder.parent} does not match its manifest ({', '.join(changed[:5])}); "
+                "restore it from a backup or delete it and every later one to redo those batches"
+            )
+        return folder
 
     def manifest(self, batch: int) -> Manifest:
         return Manifest.model_validate_json((self.path(batch) / MANIFEST).read_text())

@@ -17,19 +17,21 @@ import logging
 import time
 
 import numpy as np
-from rq import Queue
+import redis
 from rq.exceptions import DuplicateJobError
 
 from common import events, keys
 from common.checkpoints import CheckpointStore
 from common.connection import resolve_connection
 from common.corpus import Corpus
+from common.queues import heavy_queue
 from common.runs import RunPaths, RunRegistry
 from common.settings import get_settings
 from common.spec import Backend, RunSpec
 from trainer.backends import make_backend
 from trainer.context import corpus_of, model_version
 from trainer.learner import Learner
+from trainer.lease import lease
 from trainer.metrics import measure
 from trainer.scores import PoolScores, ScoresManifest, ScoreStore
 
@@ -40,11 +42,10 @@ JOB_TIMEOUT_S = 6 * 3600
 LOCK_WAIT_S = JOB_TIMEOUT_S
 
 
-def enqueue_heavy(connection: object, run: str, batch: int) -> None:
+def enqueue_heavy(connection: redis.Redis, run: str, batch: int) -> None:
     """Queue the background model's training on the labels up to ``batch`` (once per batch)."""
-    queue = Queue(keys.HEAVY_QUEUE, connection=connection)  # type: ignore[arg-type]
     with contextlib.suppress(DuplicateJobError):
-        queue.enqueue(
+        heavy_queue(connection).enqueue(
             HEAVY_JOB,
             run,
             batch,
@@ -65,14 +66,14 @@ def train_heavy(run_name: str, batch: int) -> dict[str, object]:
     paths = RunPaths.of(settings.home, run_name)
     scores = ScoreStore(paths.heavy_scores)
     try:
-        with client.lock(keys.heavy_lock(run_name), timeout=JOB_TIMEOUT_S, blocking_timeout=LOCK_WAIT_S):
+        with lease(client, keys.heavy_lock(run_name), wait_s=LOCK_WAIT_S):
             checkpoints = CheckpointStore(paths.checkpoints)
             newest = checkpoints.latest()
             done = scores.latest()
             if newest is None or newest < 0 or (done is not None and done.batch >= newest):
                 return {"batch": batch, "skipped": True}
             learner = Learner.load(
-                checkpoints.path(newest) / "learner",
+                checkpoints.learner(newest),
                 corpus_of(run.spec),
                 paths.cache,
                 settings.device,

@@ -19,12 +19,12 @@ from common.settings import Settings, get_settings
 from trainer.context import corpus_of, model_version
 from trainer.heavy import enqueue_heavy
 from trainer.learner import Learner
+from trainer.lease import lease
 from trainer.metrics import Metrics
 from trainer.scores import PoolScores, ScoreStore
 
 log = logging.getLogger("alloop.trainer")
 
-LOCK_TTL_S = 6 * 3600
 LOCK_WAIT_S = 600
 
 
@@ -35,7 +35,7 @@ def train_batch(run_name: str, batch: int) -> dict[str, object]:
     client = connection.redis()
     job_id = keys.train_job_id(run_name, batch)
     try:
-        with client.lock(keys.run_lock(run_name), timeout=LOCK_TTL_S, blocking_timeout=LOCK_WAIT_S):
+        with lease(client, keys.run_lock(run_name), wait_s=LOCK_WAIT_S):
             return Training(settings, connection, client, RunRegistry(client).get(run_name)).learn(batch)
     except Exception as error:
         events.publish(
@@ -73,7 +73,7 @@ class Training:
 
     def load(self, batch: int) -> Learner:
         return Learner.load(
-            self.store.path(batch) / "learner", corpus_of(self.spec), self.paths.cache, self.settings.device
+            self.store.learner(batch), corpus_of(self.spec), self.paths.cache, self.settings.device
         )
 
     def learn(self, batch: int) -> dict[str, object]:

@@ -4,7 +4,7 @@ import logging
 import shutil
 
 from rq.exceptions import NoSuchJobError
-from rq.job import Job, JobStatus
+from rq.job import JobStatus
 
 from common import events, keys
 from common.argilla_adapter import ArgillaAdapter
@@ -12,6 +12,7 @@ from common.checkpoints import INITIAL, CheckpointStore, Manifest
 from common.connection import Connection
 from common.errors import UserError
 from common.files import atomic_write_text
+from common.queues import fetch_job
 from common.runs import RunPaths, RunRegistry, RunState
 from common.settings import Settings
 from common.spec import RunSpec
@@ -105,7 +106,7 @@ def resume_run(settings: Settings, connection: Connection, name: str) -> int:
 def _clear_failed_job(connection: Connection, name: str, batch: int) -> None:
     """A job that failed for good keeps its id; delete it so the watcher can queue the batch again."""
     try:
-        job = Job.fetch(keys.train_job_id(name, batch), connection=connection.redis())
+        job = fetch_job(keys.train_job_id(name, batch), connection.redis())
     except NoSuchJobError:
         return
     if job.get_status() in (JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED):

@@ -11,6 +11,8 @@ TRAIN_JOB = "trainer.job.train_batch"
 
 JOB_TIMEOUT_S = 6 * 3600
 KEEP_S = 7 * 24 * 3600
+RETRY_DELAYS_S = [2, 5, 10, 30, 60]
+"""A failed or abandoned job runs again after these delays; retries are safe (see trainer.job)."""
 
 
 def enqueue_training(queue: Queue, run: str, batch: int) -> Job | None:
@@ -29,12 +31,8 @@ def enqueue_training(queue: Queue, run: str, batch: int) -> Job | None:
             job_timeout=JOB_TIMEOUT_S,
             result_ttl=KEEP_S,
             failure_ttl=KEEP_S,
-            retry=Retry(max=2, interval=[5, 30]),
+            retry=Retry(max=len(RETRY_DELAYS_S), interval=RETRY_DELAYS_S),
             description=f"train {run} on batch {batch}",
         )
     except DuplicateJobError:
         return None
-
-
-def train_queue(connection: object) -> Queue:
-    return Queue(keys.TRAIN_QUEUE, connection=connection)  # type: ignore[arg-type]

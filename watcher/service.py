@@ -2,16 +2,22 @@
 
 import logging
 import threading
+import time
 
 import redis
 
 from common import events
 from common.argilla_adapter import ArgillaAdapter
+from common.queues import all_queues, train_queue
 from common.runs import Run, RunRegistry
 from watcher.decide import progress
-from watcher.enqueue import enqueue_training, train_queue
+from watcher.enqueue import enqueue_training
+from watcher.reaper import reap
 
 log = logging.getLogger("alloop.watcher")
+
+REAP_EVERY_S = 5.0
+"""How often the watcher looks for jobs whose worker died."""
 
 
 class Watcher:
@@ -63,9 +69,13 @@ class Watcher:
 
     def run_forever(self, interval: float, stop: threading.Event) -> None:
         log.info("watching every %.1f s", interval)
+        reaped_at = 0.0
         while not stop.is_set():
             try:
                 self.poll()
+                if time.monotonic() - reaped_at >= REAP_EVERY_S:
+                    reap(all_queues(self.redis))
+                    reaped_at = time.monotonic()
             except (redis.RedisError, OSError) as error:
                 log.warning("poll failed, retrying: %s", error)
             stop.wait(interval)

@@ -112,7 +112,7 @@ def test_one_checkpoint_per_batch_and_metrics_match_a_recomputation(
     updates = {e.batch: e for _, e in events.read(redis_client, RUN) if isinstance(e, events.ModelUpdated)}
     corpus = read_corpus(DatasetSource(path=str(TREC)))
     for batch in (0, 1, 2):
-        learner = Learner.load(store.path(batch) / "learner", corpus, paths.cache, "cpu")
+        learner = Learner.load(store.learner(batch), corpus, paths.cache, "cpu")
         metrics = learner.evaluate()
         assert metrics.accuracy == pytest.approx(updates[batch].accuracy, abs=1e-12)
         assert metrics.labels == updates[batch].labels == 20 * (batch + 1)

@@ -5,7 +5,7 @@ from pathlib import Path
 import fakeredis
 import pytest
 
-from common.checkpoints import INITIAL, CheckpointStore, Manifest
+from common.checkpoints import INITIAL, CheckpointCorrupt, CheckpointStore, Manifest
 from common.errors import UserError
 from common.runs import RunRegistry, RunState
 from common.spec import RunSpec
@@ -54,6 +54,19 @@ def test_an_existing_checkpoint_is_kept_on_retry(tmp_path: Path) -> None:
     store.save(manifest(0), write("first"))
     store.save(manifest(0), write("second"))
     assert (store.path(0) / "learner" / "state.bin").read_text() == "first"
+
+
+def test_a_checkpoint_is_loaded_only_as_written(tmp_path: Path) -> None:
+    store = CheckpointStore(tmp_path)
+    store.save(manifest(0), write("state"))
+    assert store.learner(0) == store.path(0) / "learner"
+    (store.path(0) / "learner" / "state.bin").write_text("tampered")
+    with pytest.raises(CheckpointCorrupt, match=r"state\.bin.*delete it"):
+        store.learner(0)
+    (store.path(0) / "learner" / "state.bin").write_text("state")
+    (store.path(0) / "learner" / "extra.pkl").write_text("planted")
+    with pytest.raises(CheckpointCorrupt, match=r"extra\.pkl"):
+        store.learner(0)
 
 
 def test_a_folder_without_manifest_is_not_a_checkpoint(tmp_path: Path) -> None:

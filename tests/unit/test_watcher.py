@@ -7,10 +7,10 @@ import pytest
 
 from common import events, keys
 from common.argilla_adapter import BatchRecord
+from common.queues import train_queue
 from common.runs import RunRegistry, RunState
 from common.spec import RunSpec
 from watcher.decide import progress
-from watcher.enqueue import train_queue
 from watcher.service import Watcher
 
 

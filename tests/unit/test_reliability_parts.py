@@ -1,0 +1,80 @@
+"""Parts that keep work from being lost: the lease on a run, the reaper of jobs whose worker died."""
+
+import threading
+import time
+from collections.abc import Iterator
+
+import fakeredis
+import pytest
+from rq import SimpleWorker
+from rq.job import JobStatus
+
+from common.queues import SERIALIZER, fetch_job, train_queue
+from trainer.lease import LeaseNotAcquired, lease
+from watcher.enqueue import enqueue_training
+from watcher.reaper import reap
+
+
+@pytest.fixture
+def redis() -> Iterator[fakeredis.FakeRedis]:
+    client = fakeredis.FakeRedis(server=fakeredis.FakeServer())
+    yield client
+    client.flushall()
+
+
+def test_a_lease_outlives_its_ttl_while_held_and_excludes_others(redis: fakeredis.FakeRedis) -> None:
+    with lease(redis, "lock:r", wait_s=1, ttl_s=0.3):
+        time.sleep(1.0)  # three times the ttl: only renewal keeps it
+        assert redis.exists("lock:r")
+        with pytest.raises(LeaseNotAcquired), lease(redis, "lock:r", wait_s=0.2, ttl_s=0.3):
+            pass
+    assert not redis.exists("lock:r")
+
+
+def test_a_lease_whose_holder_died_frees_itself(redis: fakeredis.FakeRedis) -> None:
+    redis.lock("lock:r", timeout=0.3).acquire()  # taken by a process that was then SIGKILLed
+    started = time.monotonic()
+    with lease(redis, "lock:r", wait_s=5, ttl_s=0.3):
+        assert time.monotonic() - started < 5
+
+
+def started_by_worker(redis: fakeredis.FakeRedis) -> tuple[SimpleWorker, str]:
+    queue = train_queue(redis)
+    job = enqueue_training(queue, "r1", 0)
+    assert job is not None
+    worker = SimpleWorker([queue], connection=redis, serializer=SERIALIZER)
+    worker.register_birth()
+    dequeued = queue.dequeue_any([queue], None, connection=redis, serializer=SERIALIZER)
+    assert dequeued is not None
+    worker.prepare_execution(dequeued[0])  # what a worker does right before forking the job
+    worker.prepare_job_execution(dequeued[0])  # and what the forked job does first
+    return worker, job.id
+
+
+@pytest.mark.parametrize("death", ["registration expired", "death registered"])
+def test_the_job_of_a_dead_worker_is_retried(redis: fakeredis.FakeRedis, death: str) -> None:
+    worker, job_id = started_by_worker(redis)
+    assert fetch_job(job_id, redis).get_status() == JobStatus.STARTED
+    assert reap([train_queue(redis)]) == []  # its worker is alive: nothing to do
+    if death == "registration expired":  # what a SIGKILLed worker leaves once its TTL is over
+        redis.delete(worker.key)
+    else:
+        worker.register_death()
+    assert reap([train_queue(redis)]) == [job_id]
+    job = fetch_job(job_id, redis)
+    assert job.get_status() in (JobStatus.SCHEDULED, JobStatus.QUEUED)
+    assert job.retries_left is not None and job.retries_left < 5
+    assert len(train_queue(redis).started_job_registry) == 0
+
+
+def test_a_job_is_retried_only_once_by_two_reapers(redis: fakeredis.FakeRedis) -> None:
+    worker, job_id = started_by_worker(redis)
+    redis.delete(worker.key)
+    results: list[list[str]] = []
+    threads = [threading.Thread(target=lambda: results.append(reap([train_queue(redis)]))) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(len(found) for found in results) in ([0, 1], [1, 1])
+    assert fetch_job(job_id, redis).retries_left == 4

@@ -1,0 +1,52 @@
+"""Jobs whose worker died. A SIGKILLed worker leaves its job "started" for good; the reaper marks it
+abandoned, and rq's own registry cleanup then retries it (or fails it once its retries are spent)."""
+
+import logging
+import socket
+
+import psutil
+import redis
+from rq import Queue, Worker
+from rq.executions import Execution
+
+log = logging.getLogger("alloop.watcher")
+
+
+def reap(queues: list[Queue]) -> list[str]:
+    """Retry or fail the started jobs of ``queues`` whose worker is gone; their ids."""
+    reaped = []
+    for queue in queues:
+        registry = queue.started_job_registry
+        abandoned = [
+            (job_id, execution_id)
+            for job_id, execution_id in registry.get_job_and_execution_ids(cleanup=False)
+            if not _worker_alive(_worker_name(job_id, execution_id, queue.connection), queue.connection)
+        ]
+        for job_id, execution_id in abandoned:
+            # An expiry in the past is what rq's cleanup treats as an abandoned job.
+            queue.connection.zadd(registry.key, {f"{job_id}:{execution_id}": 0}, xx=True)
+            log.warning("job %s lost its worker; rq retries it if it has retries left", job_id)
+            reaped.append(job_id)
+        if abandoned:
+            registry.cleanup()
+    return reaped
+
+
+def _worker_name(job_id: str, execution_id: str, connection: redis.Redis) -> str:
+    try:
+        return Execution.fetch(execution_id, job_id, connection).worker_name
+    except Exception:  # the execution's record expired with its worker
+        return ""
+
+
+def _worker_alive(name: str, connection: redis.Redis) -> bool:
+    """Registered, and on this host also still a running process (a killed one stays registered a while)."""
+    if not name:
+        return False
+    key = Worker.redis_worker_namespace_prefix + name
+    worker = Worker.find_by_key(key, connection=connection)
+    if worker is None or connection.hexists(key, "death"):
+        return False
+    if worker.hostname == socket.gethostname() and worker.pid:
+        return psutil.pid_exists(worker.pid)
+    return True

@@ -226,8 +226,10 @@ class Learner:
         """Pool indices neither labelled nor discarded."""
         if not self.state.initialized:
             return np.arange(self.pool_size)
-        taken = np.concatenate([self.active.indices_labeled, self.active.indices_ignored])
-        return np.setdiff1d(np.arange(self.pool_size), taken)
+        free = np.ones(self.pool_size, dtype=bool)  # a mask: np.setdiff1d sorts, slow on big pools
+        free[self.active.indices_labeled] = False
+        free[self.active.indices_ignored] = False
+        return np.flatnonzero(free)
 
     @property
     def queries_by_scores(self) -> bool:

@@ -45,7 +45,7 @@ class Settings(BaseSettings):
     device: str = Field(
         default="auto", pattern=r"^(auto|cpu|cuda(:\d+)?)$", description="Where models train."
     )
-    poll_interval: float = Field(default=1.0, gt=0, le=60, description="Seconds between the watcher's polls.")
+    poll_interval: float = Field(default=0.5, gt=0, le=60, description="Seconds between the watcher's polls.")
 
     @field_validator("home", "argilla_python", mode="after")
     @classmethod

@@ -17,7 +17,9 @@ from watcher.service import Watcher
 
 
 def watcher(
-    interval: float = typer.Option(None, help="Seconds between polls (default: ALLOOP_POLL_INTERVAL, 0.5 s)."),
+    interval: float = typer.Option(
+        None, help="Seconds between polls (default: ALLOOP_POLL_INTERVAL, 0.5 s)."
+    ),
 ) -> None:
     """Watch every active run and queue training when its current batch is done. Stops on SIGTERM/Ctrl-C."""
     settings = get_settings()

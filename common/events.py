@@ -92,10 +92,9 @@ class ModelUpdated(_Event):
     )
 
 
-class HeavyUpdated(_Event):
-    """The background model of two-speed learning learned every label up to ``batch`` and scored the pool."""
+class HeavyModel(BaseModel):
+    """Two-speed learning's background model: what it learned, how well it does, what it cost."""
 
-    type: Literal["heavy.updated"] = "heavy.updated"
     batch: int
     model_version: str
     labels: int
@@ -103,6 +102,12 @@ class HeavyUpdated(_Event):
     macro_f1: float
     train_s: float
     score_s: float
+
+
+class HeavyUpdated(_Event, HeavyModel):
+    """The background model learned every label up to ``batch`` and scored the pool."""
+
+    type: Literal["heavy.updated"] = "heavy.updated"
 
 
 class RunStopped(_Event):

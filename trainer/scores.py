@@ -9,25 +9,18 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 from small_text import ConfidenceBasedQueryStrategy, RandomSampling, SubsamplingQueryStrategy
 
+from common.events import HeavyModel
 from common.files import staged_folder
 
 MANIFEST = "manifest.json"
 PROBA = "pool_proba.npy"
 
 
-class ScoresManifest(BaseModel):
-    """Which model produced the scores, on how many labels, and how well it does on the test split."""
-
-    batch: int
-    model_version: str
-    labels: int
-    accuracy: float
-    macro_f1: float
-    train_s: float
-    score_s: float
+ScoresManifest = HeavyModel
+"""Which model produced the scores, on how many labels, and how well it does on the test split."""
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from common import events, logs
 from common.connection import resolve_connection
 from common.errors import UserError
 from common.queues import train_queue
-from common.runs import RunPaths, RunRegistry, RunState
+from common.runs import RunPaths, RunRegistry, RunState, read_metrics
 from common.settings import get_settings
 from common.spec import load_spec
 
@@ -168,11 +168,7 @@ def report(
         raise UserError(
             f"no run folder {paths.root}; is the run name right, and ALLOOP_HOME the same as for init?"
         )
-    rows = (
-        [json.loads(line) for line in paths.metrics.read_text().splitlines()]
-        if paths.metrics.exists()
-        else []
-    )
+    rows = read_metrics(paths)
     if format_ == "csv":
         writer = csv.writer(sys.stdout)
         writer.writerow(["labels", "accuracy", "macro_f1"])

@@ -1,8 +1,10 @@
 """The run registry in Redis, and each run's folder on disk."""
 
+import json
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
 import redis
 
@@ -121,3 +123,21 @@ class RunPaths:
     @property
     def cache(self) -> Path:
         return self.root / "cache"
+
+
+def read_metrics(paths: RunPaths) -> list[dict[str, Any]]:
+    """The run's ``model.updated`` records from metrics.jsonl, oldest first.
+
+    A line a crash cut short is skipped: the job that wrote it is retried and writes it again.
+    """
+    if not paths.metrics.exists():
+        return []
+    rows = []
+    for line in paths.metrics.read_text(encoding="utf-8").splitlines():
+        try:
+            row = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(row, dict) and "batch" in row:
+            rows.append(row)
+    return rows

@@ -14,7 +14,7 @@ from common import events, keys
 from common.argilla_adapter import ArgillaAdapter
 from common.checkpoints import INITIAL, CheckpointStore, Manifest
 from common.connection import Connection, resolve_connection
-from common.runs import Run, RunPaths, RunRegistry, RunState
+from common.runs import Run, RunPaths, RunRegistry, RunState, read_metrics
 from common.settings import Settings, get_settings
 from trainer.context import corpus_of, model_version
 from trainer.heavy import enqueue_heavy
@@ -85,6 +85,7 @@ class Training:
                 batch + 1,
             )
             self.log_next(batch)
+            self._record(events.ModelUpdated.model_validate(self.store.manifest(batch).metrics))
             return {"batch": batch, "already_learned": True}
         previous = self.store.latest()
         expected = INITIAL if batch == 0 else batch - 1
@@ -140,17 +141,20 @@ class Training:
             served_by="heavy" if serving else "fast",
             heavy_accuracy=heavy.manifest.accuracy if heavy else None,
         )
+        updated.timings = events.Timings(**clock.seconds, total=sum(clock.seconds.values()))
         with clock.step("checkpoint"):
             manifest = Manifest(
                 batch=batch,
                 model_version=version,
                 labels=metrics.labels,
                 next_batch=next_batch,
-                metrics=updated.model_dump(mode="json", include={"accuracy", "macro_f1", "per_class_f1"}),
+                # The whole event, so a job retried after a crash past this point can still record it.
+                metrics=updated.model_dump(mode="json"),
                 scores_batch=serving.manifest.batch if serving else None,
             )
             self.store.save(manifest, learner.save)
-        updated.timings = events.Timings(**clock.seconds, total=sum(clock.seconds.values()))
+        updated.timings.checkpoint = clock.seconds["checkpoint"]
+        updated.timings.total = sum(clock.seconds.values())
         self._record(updated)
         if stop:
             reason: Literal["criterion", "pool-exhausted"] = "criterion" if next_batch else "pool-exhausted"
@@ -203,10 +207,15 @@ class Training:
         )  # fmt: skip
 
     def _record(self, updated: events.ModelUpdated) -> None:
-        self.paths.metrics.parent.mkdir(parents=True, exist_ok=True)
-        with self.paths.metrics.open("a", encoding="utf-8") as metrics_file:
-            metrics_file.write(json.dumps(updated.model_dump(mode="json")) + "\n")
-        events.publish(self.redis, updated)
+        """Append ``updated`` to metrics.jsonl and publish it, each unless a crashed try did already."""
+        if updated.batch not in self._recorded_batches():
+            self.paths.metrics.parent.mkdir(parents=True, exist_ok=True)
+            with self.paths.metrics.open("a+", encoding="utf-8") as metrics_file:
+                cut_short = metrics_file.tell() > 0 and not self.paths.metrics.read_bytes().endswith(b"\n")
+                start = "\n" if cut_short else ""  # never continue a line a crash cut short
+                metrics_file.write(start + json.dumps(updated.model_dump(mode="json")) + "\n")
+        if updated.batch not in self._published_batches():
+            events.publish(self.redis, updated)
         log.info(
             "run %s: batch %d learned: %d labels, accuracy %.3f, macro-F1 %.3f, %.1f s",
             self.run.name,
@@ -216,3 +225,14 @@ class Training:
             updated.macro_f1,
             updated.timings.total,
         )
+
+    def _recorded_batches(self) -> set[int]:
+        return {int(row["batch"]) for row in read_metrics(self.paths)}
+
+    def _published_batches(self) -> set[int]:
+        found: set[int] = set()
+        after = "0"
+        while entries := list(events.read(self.redis, self.run.name, after=after)):
+            after = entries[-1][0]
+            found |= {event.batch for _, event in entries if isinstance(event, events.ModelUpdated)}
+        return found

@@ -180,3 +180,25 @@ def test_events_print_as_json_lines(three_batches: None, env: dict[str, str]) ->
     lines = alloop(env, "events", "--run", RUN, "--json").stdout.splitlines()
     assert json.loads(lines[0])["type"] == "run.created"
     assert all(json.loads(line)["version"] == events.SCHEMA_VERSION for line in lines)
+
+
+def test_no_secret_reaches_logs_events_or_run_files(
+    three_batches: None,
+    services: Services,
+    stack: LocalStack,
+    connection: dict[str, str],
+    redis_client: redis.Redis,
+) -> None:
+    secret = connection["ARGILLA_API_KEY"]
+    places = {str(path): path.read_text(errors="replace") for path in services.logs.glob("*.log")}
+    run_dir = RunPaths.of(stack.home, RUN).root
+    for path in [
+        run_dir / "metrics.jsonl",
+        *run_dir.glob("checkpoints/*/manifest.json"),
+        *run_dir.glob("*.json"),
+    ]:
+        places[str(path)] = path.read_text()
+    places["events"] = "\n".join(event.model_dump_json() for _, event in events.read(redis_client))
+    assert len(places) > 3
+    leaked = [place for place, text in places.items() if secret in text]
+    assert not leaked, f"the Argilla API key appears in {leaked}"

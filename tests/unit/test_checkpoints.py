@@ -7,7 +7,7 @@ import pytest
 
 from common.checkpoints import INITIAL, CheckpointCorrupt, CheckpointStore, Manifest
 from common.errors import UserError
-from common.runs import RunRegistry, RunState
+from common.runs import RunPaths, RunRegistry, RunState, read_metrics
 from common.spec import RunSpec
 
 
@@ -90,3 +90,11 @@ def test_registry_refuses_a_second_run_of_the_same_name() -> None:
     assert registry.names() == []
     with pytest.raises(UserError, match="no run named 'r'"):
         registry.get("r")
+
+
+def test_metrics_skip_a_line_a_crash_cut_short(tmp_path: Path) -> None:
+    paths = RunPaths(tmp_path)
+    cut_short = '{"batch": 1, "accu'
+    paths.metrics.write_text(f'{{"batch": 0}}\n{cut_short}\n{{"batch": 1, "accuracy": 0.6}}\n')
+    assert [row["batch"] for row in read_metrics(paths)] == [0, 1]
+    assert read_metrics(RunPaths(tmp_path / "none")) == []

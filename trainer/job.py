@@ -1,6 +1,5 @@
 """The rq job that learns one finished batch and logs the next one."""
 
-import json
 import logging
 import time
 from collections.abc import Iterator
@@ -85,7 +84,7 @@ class Training:
                 batch + 1,
             )
             self.log_next(batch)
-            self._record(events.ModelUpdated.model_validate(self.store.manifest(batch).metrics))
+            self._record(events.ModelUpdated.model_validate(self.store.manifest(batch).metrics), retried=True)
             return {"batch": batch, "already_learned": True}
         previous = self.store.latest()
         expected = INITIAL if batch == 0 else batch - 1
@@ -107,14 +106,14 @@ class Training:
         labels = [None if answers[index].discarded else answers[index].label for index in learner.awaiting]
         with clock.step("train"):
             learner.teach(labels)
-        heavy = self.heavy_scores()
+        heavy = self.scores.latest() if self.spec.heavy_backend is not None else None
         metrics: Metrics | None = None
+        serving: PoolScores | None = None
         if heavy is not None and learner.queries_by_scores:
             with clock.step("evaluate"):
                 metrics = learner.evaluate()
-            serving = heavy if heavy.manifest.accuracy > metrics.accuracy else None
-        else:
-            serving = None
+            if heavy.accuracy > metrics.accuracy:
+                serving = self.scores.load(heavy.batch)  # the pool's probabilities: read only when used
         with clock.step("query"):
             next_batch = learner.query(serving.proba if serving else None)
             stop = learner.stop_reached() or not next_batch
@@ -139,7 +138,7 @@ class Training:
             per_class_f1=metrics.per_class_f1,
             timings=events.Timings(),
             served_by="heavy" if serving else "fast",
-            heavy_accuracy=heavy.manifest.accuracy if heavy else None,
+            heavy_accuracy=heavy.accuracy if heavy else None,
         )
         updated.timings = events.Timings(**clock.seconds, total=sum(clock.seconds.values()))
         with clock.step("checkpoint"):
@@ -164,13 +163,6 @@ class Training:
         elif self.spec.heavy_backend is not None:
             enqueue_heavy(self.redis, self.run.name, batch)
         return {"batch": batch, "accuracy": metrics.accuracy, "labels": metrics.labels, "stopped": stop}
-
-    def heavy_scores(self) -> PoolScores | None:
-        """The background model's newest pool scores, when the run learns at two speeds and has some."""
-        if self.spec.heavy_backend is None:
-            return None
-        newest = self.scores.latest()
-        return None if newest is None else self.scores.load(newest.batch)
 
     def log_next(self, batch: int) -> None:
         """Log the batch that checkpoint ``batch`` chose, with its suggestions (idempotent)."""
@@ -206,15 +198,15 @@ class Training:
             self.run.name, batch, len(indices), version,
         )  # fmt: skip
 
-    def _record(self, updated: events.ModelUpdated) -> None:
-        """Append ``updated`` to metrics.jsonl and publish it, each unless a crashed try did already."""
-        if updated.batch not in self._recorded_batches():
-            self.paths.metrics.parent.mkdir(parents=True, exist_ok=True)
-            with self.paths.metrics.open("a+", encoding="utf-8") as metrics_file:
-                cut_short = metrics_file.tell() > 0 and not self.paths.metrics.read_bytes().endswith(b"\n")
-                start = "\n" if cut_short else ""  # never continue a line a crash cut short
-                metrics_file.write(start + json.dumps(updated.model_dump(mode="json")) + "\n")
-        if updated.batch not in self._published_batches():
+    def _record(self, updated: events.ModelUpdated, *, retried: bool = False) -> None:
+        """Append ``updated`` to metrics.jsonl and publish it.
+
+        A first try cannot have done either (the checkpoint it just wrote did not exist before), so
+        only a ``retried`` job, finding its checkpoint written, looks for what a crash left undone.
+        """
+        if not retried or updated.batch not in self._recorded_batches():
+            self._append_metrics(updated)
+        if not retried or updated.batch not in self._published_batches():
             events.publish(self.redis, updated)
         log.info(
             "run %s: batch %d learned: %d labels, accuracy %.3f, macro-F1 %.3f, %.1f s",
@@ -225,6 +217,18 @@ class Training:
             updated.macro_f1,
             updated.timings.total,
         )
+
+    def _append_metrics(self, updated: events.ModelUpdated) -> None:
+        self.paths.metrics.parent.mkdir(parents=True, exist_ok=True)
+        with self.paths.metrics.open("ab") as metrics_file:
+            # Never continue a line that a crash cut short.
+            start = b"\n" if metrics_file.tell() > 0 and not self._ends_with_newline() else b""
+            metrics_file.write(start + updated.model_dump_json().encode() + b"\n")
+
+    def _ends_with_newline(self) -> bool:
+        with self.paths.metrics.open("rb") as metrics_file:
+            metrics_file.seek(-1, 2)
+            return metrics_file.read(1) == b"\n"
 
     def _recorded_batches(self) -> set[int]:
         return {int(row["batch"]) for row in read_metrics(self.paths)}

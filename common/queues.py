@@ -5,7 +5,8 @@ can write to Redis cannot make a worker run code of its choosing.
 """
 
 import redis
-from rq import Queue
+from rq import Queue, Retry
+from rq.exceptions import DuplicateJobError
 from rq.job import Job
 from rq.serializers import JSONSerializer
 
@@ -32,3 +33,34 @@ def all_queues(connection: redis.Redis) -> list[Queue]:
 def fetch_job(job_id: str, connection: redis.Redis) -> Job:
     """A job by id (raises rq's NoSuchJobError when there is none)."""
     return Job.fetch(job_id, connection=connection, serializer=SERIALIZER)
+
+
+JOB_TIMEOUT_S = 6 * 3600
+KEEP_S = 7 * 24 * 3600
+RETRY_DELAYS_S = [2, 5, 10, 30, 60]
+"""A failed or abandoned job runs again after these delays; alloop's jobs are safe to retry."""
+
+
+def enqueue_once(
+    queue: Queue, function: str, run: str, batch: int, *, job_id: str, description: str
+) -> Job | None:
+    """Queue ``function(run, batch)`` under ``job_id``; None when a job of that id exists.
+
+    rq checks and saves the id atomically, so two processes enqueueing the same job, or one that
+    restarted, never cause it twice. Functions are named by path: the caller need not import them.
+    """
+    try:
+        return queue.enqueue(
+            function,
+            run,
+            batch,
+            job_id=job_id,
+            unique=True,
+            job_timeout=JOB_TIMEOUT_S,
+            result_ttl=KEEP_S,
+            failure_ttl=KEEP_S,
+            retry=Retry(max=len(RETRY_DELAYS_S), interval=RETRY_DELAYS_S),
+            description=description,
+        )
+    except DuplicateJobError:
+        return None

@@ -12,19 +12,17 @@ lock of their own, and one that finds scores as new as the newest checkpoint ret
 backlog of heavy jobs collapses into one training on the newest labels.
 """
 
-import contextlib
 import logging
 import time
 
 import numpy as np
 import redis
-from rq.exceptions import DuplicateJobError
 
 from common import events, keys
 from common.checkpoints import CheckpointStore
 from common.connection import resolve_connection
 from common.corpus import Corpus
-from common.queues import heavy_queue
+from common.queues import JOB_TIMEOUT_S, enqueue_once, heavy_queue
 from common.runs import RunPaths, RunRegistry
 from common.settings import get_settings
 from common.spec import Backend, RunSpec
@@ -38,24 +36,19 @@ from trainer.scores import PoolScores, ScoresManifest, ScoreStore
 log = logging.getLogger("alloop.trainer.heavy")
 
 HEAVY_JOB = "trainer.heavy.train_heavy"
-JOB_TIMEOUT_S = 6 * 3600
 LOCK_WAIT_S = JOB_TIMEOUT_S
 
 
 def enqueue_heavy(connection: redis.Redis, run: str, batch: int) -> None:
     """Queue the background model's training on the labels up to ``batch`` (once per batch)."""
-    with contextlib.suppress(DuplicateJobError):
-        heavy_queue(connection).enqueue(
-            HEAVY_JOB,
-            run,
-            batch,
-            job_id=keys.heavy_job_id(run, batch),
-            unique=True,
-            job_timeout=JOB_TIMEOUT_S,
-            result_ttl=24 * 3600,
-            failure_ttl=7 * 24 * 3600,
-            description=f"train {run}'s background model on batches up to {batch}",
-        )
+    enqueue_once(
+        heavy_queue(connection),
+        HEAVY_JOB,
+        run,
+        batch,
+        job_id=keys.heavy_job_id(run, batch),
+        description=f"train {run}'s background model on batches up to {batch}",
+    )
 
 
 def train_heavy(run_name: str, batch: int) -> dict[str, object]:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field, ValidationError
 
+from common.events import AutoStop
 from common.files import staged_folder
 
 INITIAL = -1
@@ -40,6 +41,9 @@ class Manifest(BaseModel):
     labels: int
     next_batch: list[int] = Field(description="Pool indices of the batch queried after this state.")
     metrics: dict[str, object] = Field(default_factory=dict)
+    stopped: AutoStop | None = Field(
+        default=None, description="Why the run stopped after this batch; next_batch is then not logged."
+    )
     scores_batch: int | None = Field(
         default=None, description="Set when the background model's scores of this batch chose next_batch."
     )

@@ -7,6 +7,7 @@ import redis
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from common.errors import UserError
+from common.secrets import mask_url, url_secrets
 from common.settings import Settings
 
 
@@ -23,6 +24,10 @@ class Connection(BaseModel):
     argilla_api_key: str
     redis_url: str
     argilla_headers: dict[str, str] = Field(default_factory=dict)
+
+    def secrets(self) -> list[str]:
+        """What must never be shown: the API key, Redis credentials, extra header values."""
+        return [self.argilla_api_key, *url_secrets(self.redis_url), *self.argilla_headers.values()]
 
     def redis(self) -> redis.Redis:
         """A client for this Redis (bytes replies, as rq needs)."""
@@ -89,4 +94,6 @@ def check_redis(url: str, timeout: float = 2.0) -> None:
         with redis.Redis.from_url(url, socket_connect_timeout=timeout, socket_timeout=timeout) as client:
             client.ping()
     except (redis.RedisError, ValueError) as error:
-        raise ServiceError(f"Redis at {url} does not answer ({error}); start it or fix REDIS_URL") from None
+        raise ServiceError(
+            f"Redis at {mask_url(url)} does not answer ({error}); start it or fix REDIS_URL"
+        ) from None

@@ -110,9 +110,14 @@ class HeavyUpdated(_Event, HeavyModel):
     type: Literal["heavy.updated"] = "heavy.updated"
 
 
+AutoStop = Literal["criterion", "pool-exhausted"]
+"""Why a run stopped by itself: its stopping criterion, or nothing left to label."""
+StopReason = AutoStop | Literal["user"]
+
+
 class RunStopped(_Event):
     type: Literal["run.stopped"] = "run.stopped"
-    reason: Literal["criterion", "user", "pool-exhausted"]
+    reason: StopReason
     batch: int
 
 
@@ -122,10 +127,16 @@ class RunResumed(_Event):
 
 
 class JobFailed(_Event):
+    """A job raised; ``error`` says what and, where known, how to fix it (secrets masked)."""
+
     type: Literal["job.failed"] = "job.failed"
     batch: int
     job_id: str
     error: str
+    retrying: bool = Field(
+        default=False,
+        description="rq runs the job again later; when false, fix the cause, then `alloop resume`.",
+    )
 
 
 Event = Annotated[

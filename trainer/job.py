@@ -5,15 +5,18 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Literal
 
 import redis
+from rq import get_current_job
 
 from common import events, keys
 from common.argilla_adapter import ArgillaAdapter
 from common.checkpoints import INITIAL, CheckpointStore, Manifest
 from common.connection import Connection, resolve_connection
+from common.errors import UserError, describe
+from common.events import AutoStop
 from common.runs import Run, RunPaths, RunRegistry, RunState, read_metrics
+from common.secrets import redact
 from common.settings import Settings, get_settings
 from trainer.context import corpus_of, model_version
 from trainer.heavy import enqueue_heavy
@@ -32,15 +35,37 @@ def train_batch(run_name: str, batch: int) -> dict[str, object]:
     settings = get_settings()
     connection = resolve_connection(settings)
     client = connection.redis()
-    job_id = keys.train_job_id(run_name, batch)
     try:
         with lease(client, keys.run_lock(run_name), wait_s=LOCK_WAIT_S):
             return Training(settings, connection, client, RunRegistry(client).get(run_name)).learn(batch)
     except Exception as error:
-        events.publish(
-            client, events.JobFailed(run=run_name, batch=batch, job_id=job_id, error=repr(error)[:2000])
-        )
+        report_failure(client, connection, run_name, batch, keys.train_job_id(run_name, batch), error)
         raise
+
+
+def report_failure(
+    client: redis.Redis, connection: Connection, run: str, batch: int, job_id: str, error: Exception
+) -> None:
+    """Log and publish ``job.failed``; a UserError is not retried, since only its fix can help."""
+    job = get_current_job()
+    if job is not None and isinstance(error, UserError):
+        job.retries_left = 0
+    retrying = job is not None and job.should_retry
+    message = redact(describe(error), connection.secrets())
+    try:
+        events.publish(
+            client,
+            events.JobFailed(run=run, batch=batch, job_id=job_id, error=message[:2000], retrying=retrying),
+        )
+    except redis.RedisError:
+        log.warning("run %s: could not publish job.failed (Redis does not answer)", run)
+    if retrying:
+        log.warning("run %s: job %s failed, rq retries it: %s", run, job_id, message)
+    else:
+        log.error(
+            "run %s: job %s failed for good: %s; once fixed, `alloop resume --run %s` queues it again",
+            run, job_id, message, run,
+        )  # fmt: skip
 
 
 @dataclass
@@ -77,15 +102,7 @@ class Training:
 
     def learn(self, batch: int) -> dict[str, object]:
         if self.store.exists(batch):
-            log.info(
-                "run %s: batch %d was learned already; making sure batch %d is logged",
-                self.run.name,
-                batch,
-                batch + 1,
-            )
-            self.log_next(batch)
-            self._record(events.ModelUpdated.model_validate(self.store.manifest(batch).metrics), retried=True)
-            return {"batch": batch, "already_learned": True}
+            return self._finish_retried(batch)
         previous = self.store.latest()
         expected = INITIAL if batch == 0 else batch - 1
         if previous != expected:
@@ -116,13 +133,15 @@ class Training:
                 serving = self.scores.load(heavy.batch)  # the pool's probabilities: read only when used
         with clock.step("query"):
             next_batch = learner.query(serving.proba if serving else None)
-            stop = learner.stop_reached() or not next_batch
         version = (
             serving.manifest.model_version
             if serving
             else model_version(self.spec, batch, learner.backend_name)
         )
-        if not stop:
+        stopped: AutoStop | None = None
+        if learner.stop_reached() or not next_batch:
+            stopped = "criterion" if next_batch else "pool-exhausted"
+        if stopped is None:
             with clock.step("log"):
                 self._log(batch + 1, learner, next_batch, version, serving)
         if metrics is None:
@@ -149,20 +168,44 @@ class Training:
                 next_batch=next_batch,
                 # The whole event, so a job retried after a crash past this point can still record it.
                 metrics=updated.model_dump(mode="json"),
+                stopped=stopped,
                 scores_batch=serving.manifest.batch if serving else None,
             )
             self.store.save(manifest, learner.save)
         updated.timings.checkpoint = clock.seconds["checkpoint"]
         updated.timings.total = sum(clock.seconds.values())
         self._record(updated)
-        if stop:
-            reason: Literal["criterion", "pool-exhausted"] = "criterion" if next_batch else "pool-exhausted"
-            self.registry.set_state(self.run.name, RunState.stopped)
-            events.publish(self.redis, events.RunStopped(run=self.run.name, reason=reason, batch=batch))
-            log.info("run %s stopped after batch %d (%s)", self.run.name, batch, reason)
-        elif self.spec.heavy_backend is not None:
-            enqueue_heavy(self.redis, self.run.name, batch)
-        return {"batch": batch, "accuracy": metrics.accuracy, "labels": metrics.labels, "stopped": stop}
+        self._close(manifest)
+        return {
+            "batch": batch,
+            "accuracy": metrics.accuracy,
+            "labels": metrics.labels,
+            "stopped": stopped is not None,
+        }
+
+    def _finish_retried(self, batch: int) -> dict[str, object]:
+        """Redo what a job that crashed after writing checkpoint ``batch`` may have left undone."""
+        manifest = self.store.manifest(batch)
+        log.info("run %s: batch %d was learned already; finishing what follows it", self.run.name, batch)
+        if manifest.stopped is None:
+            self.log_next(batch)
+        self._record(events.ModelUpdated.model_validate(manifest.metrics), retried=True)
+        self._close(manifest, retried=True)
+        return {"batch": batch, "already_learned": True}
+
+    def _close(self, manifest: Manifest, *, retried: bool = False) -> None:
+        """Stop the run if its checkpoint says so, else start the background model on the new labels."""
+        if manifest.stopped is None:
+            if self.spec.heavy_backend is not None:
+                enqueue_heavy(self.redis, self.run.name, manifest.batch)
+            return
+        self.registry.set_state(self.run.name, RunState.stopped)
+        if not retried or manifest.batch not in self._published_batches(events.RunStopped):
+            events.publish(
+                self.redis,
+                events.RunStopped(run=self.run.name, reason=manifest.stopped, batch=manifest.batch),
+            )
+        log.info("run %s stopped after batch %d (%s)", self.run.name, manifest.batch, manifest.stopped)
 
     def log_next(self, batch: int) -> None:
         """Log the batch that checkpoint ``batch`` chose, with its suggestions (idempotent)."""
@@ -206,7 +249,7 @@ class Training:
         """
         if not retried or updated.batch not in self._recorded_batches():
             self._append_metrics(updated)
-        if not retried or updated.batch not in self._published_batches():
+        if not retried or updated.batch not in self._published_batches(events.ModelUpdated):
             events.publish(self.redis, updated)
         log.info(
             "run %s: batch %d learned: %d labels, accuracy %.3f, macro-F1 %.3f, %.1f s",
@@ -233,10 +276,11 @@ class Training:
     def _recorded_batches(self) -> set[int]:
         return {int(row["batch"]) for row in read_metrics(self.paths)}
 
-    def _published_batches(self) -> set[int]:
+    def _published_batches(self, kind: type[events.ModelUpdated | events.RunStopped]) -> set[int]:
+        """The batches of this run's events of ``kind`` on its stream."""
         found: set[int] = set()
         after = "0"
         while entries := list(events.read(self.redis, self.run.name, after=after)):
             after = entries[-1][0]
-            found |= {event.batch for _, event in entries if isinstance(event, events.ModelUpdated)}
+            found |= {event.batch for _, event in entries if isinstance(event, kind)}
         return found

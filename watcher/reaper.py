@@ -2,12 +2,12 @@
 abandoned, and rq's own registry cleanup then retries it (or fails it once its retries are spent)."""
 
 import logging
-import socket
 
-import psutil
 import redis
 from rq import Queue, Worker
 from rq.executions import Execution
+
+from common.processes import dead_on_this_host
 
 log = logging.getLogger("alloop.watcher")
 
@@ -47,6 +47,4 @@ def _worker_alive(name: str, connection: redis.Redis) -> bool:
     worker = Worker.find_by_key(key, connection=connection)
     if worker is None or connection.hexists(key, "death"):
         return False
-    if worker.hostname == socket.gethostname() and worker.pid:
-        return psutil.pid_exists(worker.pid)
-    return True
+    return not dead_on_this_host(worker.hostname, worker.pid)

@@ -43,6 +43,9 @@ QUEUES = {"train": train_queue, "heavy": heavy_queue}
 # then retries its job (on the worker's own host it notices sooner, by the missing process).
 WORKER_TTL_S = 30
 MONITORING_INTERVAL_S = 10
+# rq's default is ten minutes: a worker would take over the scheduler of a dead one (and with it
+# every scheduled retry) only that late.
+MAINTENANCE_INTERVAL_S = 10
 
 
 def worker(
@@ -74,4 +77,5 @@ def worker(
         serializer=SERIALIZER,
         worker_ttl=WORKER_TTL_S,
         job_monitoring_interval=MONITORING_INTERVAL_S,
+        maintenance_interval=MAINTENANCE_INTERVAL_S,
     ).work(burst=burst, with_scheduler=True)

@@ -4,6 +4,7 @@ import os
 import socket
 
 import psutil
+import redis
 
 
 def owner_token() -> str:
@@ -16,3 +17,15 @@ def dead_on_this_host(hostname: str | None, pid: int | None) -> bool:
     if not hostname or not pid or hostname != socket.gethostname():
         return False
     return not psutil.pid_exists(pid)
+
+
+# Delete the key only if it still holds the value read: never someone else's fresh lock.
+_DELETE_IF_SAME = """
+if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
+return 0
+"""
+
+
+def take_back(client: redis.Redis, key: str, value: bytes | str) -> bool:
+    """Delete lock ``key`` if it still holds ``value`` (its dead holder's); True when deleted."""
+    return bool(client.eval(_DELETE_IF_SAME, 1, key, value))

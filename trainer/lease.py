@@ -15,19 +15,13 @@ from contextlib import contextmanager
 import redis
 from redis.exceptions import LockError
 
-from common.processes import dead_on_this_host, owner_token
+from common.processes import dead_on_this_host, owner_token, take_back
 
 log = logging.getLogger("alloop.trainer")
 
 LEASE_S = 30
 """How long a lock outlives its last renewal; renewed every third of that."""
 RETRY_S = 0.2
-
-# Delete the key only if it still holds the value read: never someone else's fresh lock.
-_DELETE_IF_SAME = """
-if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
-return 0
-"""
 
 
 class LeaseNotAcquired(RuntimeError):
@@ -71,7 +65,7 @@ def _break_if_abandoned(client: redis.Redis, key: str) -> None:
     host, _, rest = holder.decode(errors="replace").partition(":")
     pid = rest.split(":", 1)[0]
     abandoned = pid.isdigit() and dead_on_this_host(host, int(pid))
-    if abandoned and client.eval(_DELETE_IF_SAME, 1, key, holder):
+    if abandoned and take_back(client, key, holder):
         log.warning("lock %s: its holder (pid %s) is gone; taking it over", key, pid)
 
 

@@ -1,13 +1,19 @@
 """Jobs whose worker died. A SIGKILLed worker leaves its job "started" for good; the reaper marks it
-abandoned, and rq's own registry cleanup then retries it (or fails it once its retries are spent)."""
+abandoned, and rq's own registry cleanup then retries it (or fails it once its retries are spent).
+
+Retries run through rq's scheduler, which one worker at a time holds a lock for. A dead worker's
+scheduler lock would hold every retry back for a minute; the reaper frees it so that a live worker
+takes the scheduler over at its next maintenance.
+"""
 
 import logging
 
 import redis
 from rq import Queue, Worker
 from rq.executions import Execution
+from rq.scheduler import SCHEDULER_KEY_TEMPLATE, RQScheduler
 
-from common.processes import dead_on_this_host
+from common.processes import dead_on_this_host, take_back
 
 log = logging.getLogger("alloop.watcher")
 
@@ -29,7 +35,21 @@ def reap(queues: list[Queue]) -> list[str]:
             reaped.append(job_id)
         if abandoned:
             registry.cleanup()
+        _free_scheduler_lock(queue)
     return reaped
+
+
+def _free_scheduler_lock(queue: Queue) -> None:
+    key = RQScheduler.get_locking_key(queue.name)
+    holder = queue.connection.get(key)
+    if holder is None:
+        return
+    name = holder.decode() if isinstance(holder, bytes) else str(holder)
+    found = queue.connection.hmget(SCHEDULER_KEY_TEMPLATE % name, ["hostname", "pid"])
+    hostname, pid = (value.decode() if isinstance(value, bytes) else value for value in found)
+    abandoned = bool(pid and pid.isdigit() and dead_on_this_host(hostname, int(pid)))
+    if abandoned and take_back(queue.connection, key, holder):
+        log.warning("freed queue %s's scheduler lock: its process is gone", queue.name)
 
 
 def _worker_name(job_id: str, execution_id: str, connection: redis.Redis) -> str:

@@ -4,10 +4,12 @@ import logging
 import threading
 import time
 
+import httpx
 import redis
 
 from common import events
 from common.argilla_adapter import ArgillaAdapter
+from common.errors import describe
 from common.queues import all_queues, train_queue
 from common.runs import Run, RunRegistry
 from watcher.decide import progress
@@ -18,6 +20,12 @@ log = logging.getLogger("alloop.watcher")
 
 REAP_EVERY_S = 5.0
 """How often the watcher looks for jobs whose worker died."""
+MAX_BACKOFF_S = 10.0
+"""Longest wait between polls while Argilla or Redis does not answer (doubling from the interval)."""
+REPEAT_LOG_S = 60.0
+"""A run's same error is logged again only after this long."""
+
+UNREACHABLE = (httpx.TransportError, redis.ConnectionError, redis.TimeoutError, OSError)
 
 
 class Watcher:
@@ -28,6 +36,7 @@ class Watcher:
         self.redis = connection
         self.registry = RunRegistry(connection)
         self.queue = train_queue(connection)
+        self._logged: dict[tuple[str, str], float] = {}
 
     def poll(self) -> list[str]:
         """Check the current batch of each active run once; the ids of the jobs enqueued."""
@@ -35,8 +44,10 @@ class Watcher:
         for run in self.registry.active():
             try:
                 job_id = self._check(run)
-            except Exception:  # one broken run (dataset deleted, say) must not stop the others
-                log.exception("checking run %s failed", run.name)
+            except UNREACHABLE:
+                raise  # every run would fail alike: the caller backs off
+            except Exception as error:  # one broken run (dataset deleted, say) must not stop the others
+                self._log_once(run.name, describe(error))
                 continue
             if job_id:
                 enqueued.append(job_id)
@@ -67,16 +78,29 @@ class Watcher:
         )
         return job.id
 
+    def _log_once(self, run: str, message: str) -> None:
+        now = time.monotonic()
+        if now - self._logged.get((run, message), -REPEAT_LOG_S) >= REPEAT_LOG_S:
+            self._logged[(run, message)] = now
+            log.error("run %s: %s", run, message)
+
     def run_forever(self, interval: float, stop: threading.Event) -> None:
+        """Poll every ``interval`` seconds; while Argilla or Redis is away, back off up to MAX_BACKOFF_S."""
         log.info("watching every %.1f s", interval)
         reaped_at = 0.0
+        wait = interval
         while not stop.is_set():
             try:
                 self.poll()
                 if time.monotonic() - reaped_at >= REAP_EVERY_S:
                     reap(all_queues(self.redis))
                     reaped_at = time.monotonic()
-            except (redis.RedisError, OSError) as error:
-                log.warning("poll failed, retrying: %s", error)
-            stop.wait(interval)
+            except (*UNREACHABLE, redis.RedisError) as error:
+                wait = min(wait * 2, MAX_BACKOFF_S)
+                log.warning("poll failed, next try in %.1f s: %s", wait, describe(error))
+            else:
+                if wait != interval:
+                    log.info("poll works again")
+                wait = interval
+            stop.wait(wait)
         log.info("watcher stopped")

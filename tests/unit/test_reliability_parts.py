@@ -1,5 +1,8 @@
 """Parts that keep work from being lost: the lease on a run, the reaper of jobs whose worker died."""
 
+import os
+import socket
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -8,6 +11,7 @@ import fakeredis
 import pytest
 from rq import SimpleWorker
 from rq.job import JobStatus
+from rq.scheduler import SCHEDULER_KEY_TEMPLATE, RQScheduler
 
 from common.queues import SERIALIZER, fetch_job, train_queue
 from trainer.lease import LeaseNotAcquired, lease
@@ -78,3 +82,36 @@ def test_a_job_is_retried_only_once_by_two_reapers(redis: fakeredis.FakeRedis) -
         thread.join()
     assert sorted(len(found) for found in results) in ([0, 1], [1, 1])
     assert fetch_job(job_id, redis).retries_left == 4
+
+
+def dead_pid() -> int:
+    process = subprocess.Popen(["true"])
+    process.wait()
+    return process.pid
+
+
+def test_a_lease_whose_holder_died_on_this_host_is_taken_over_at_once(redis: fakeredis.FakeRedis) -> None:
+    redis.set("lock:r", f"{socket.gethostname()}:{dead_pid()}:nonce", ex=3600)
+    with lease(redis, "lock:r", wait_s=0.5, ttl_s=3600):  # no wait for the ttl
+        assert redis.get("lock:r").decode().startswith(f"{socket.gethostname()}:{os.getpid()}:")
+
+
+def test_a_lease_held_by_a_live_process_or_another_host_is_waited_for(redis: fakeredis.FakeRedis) -> None:
+    for holder in (f"{socket.gethostname()}:{os.getpid()}:nonce", f"elsewhere:{dead_pid()}:nonce"):
+        redis.set("lock:r", holder, ex=3600)
+        with pytest.raises(LeaseNotAcquired), lease(redis, "lock:r", wait_s=0.3):
+            pass
+        assert redis.get("lock:r").decode() == holder
+
+
+@pytest.mark.parametrize("alive", [True, False])
+def test_the_reaper_frees_the_scheduler_lock_of_a_dead_worker_only(
+    redis: fakeredis.FakeRedis, alive: bool
+) -> None:
+    queue = train_queue(redis)
+    lock = RQScheduler.get_locking_key(queue.name)
+    redis.set(lock, "sched-1", ex=61)
+    pid = os.getpid() if alive else dead_pid()
+    redis.hset(SCHEDULER_KEY_TEMPLATE % "sched-1", mapping={"hostname": socket.gethostname(), "pid": pid})
+    reap([queue])
+    assert redis.exists(lock) == alive

@@ -3,10 +3,12 @@
 from collections.abc import Iterator
 
 import fakeredis
+import httpx
 import pytest
 
 from common import events, keys
 from common.argilla_adapter import BatchRecord
+from common.errors import UserError
 from common.queues import train_queue
 from common.runs import RunRegistry, RunState
 from common.spec import RunSpec
@@ -145,3 +147,38 @@ def test_one_broken_run_does_not_stop_the_others(redis: fakeredis.FakeRedis, arg
     register(redis, "fine")
     flaky.batches[("fine", 0)] = [record(0, completed=True)]
     assert Watcher(flaky, redis).poll() == [keys.train_job_id("fine", 0)]  # type: ignore[arg-type]
+
+
+class BrokenArgilla(FakeArgilla):
+    """Fails for the runs in ``broken`` with ``error``; answers the others from ``batches``."""
+
+    def __init__(self, error: Exception, broken: set[str]) -> None:
+        super().__init__()
+        self.error = error
+        self.broken = broken
+
+    def batch_records(self, spec: RunSpec, batch: int) -> list[BatchRecord]:
+        if spec.name in self.broken:
+            raise self.error
+        return super().batch_records(spec, batch)
+
+
+def test_an_unreachable_argilla_stops_the_poll_so_that_the_loop_backs_off(redis: fakeredis.FakeRedis) -> None:
+    register(redis)
+    watcher = Watcher(BrokenArgilla(httpx.ConnectError("refused"), {"r1"}), redis)  # type: ignore[arg-type]
+    with pytest.raises(httpx.ConnectError):
+        watcher.poll()
+
+
+def test_a_broken_run_is_logged_once_and_does_not_hold_up_the_others(
+    redis: fakeredis.FakeRedis, caplog: pytest.LogCaptureFixture
+) -> None:
+    register(redis, "r1")
+    register(redis, "r2")
+    argilla = BrokenArgilla(UserError("Argilla has no dataset 'r1'; start the run again"), {"r1"})
+    argilla.batches[("r2", 0)] = [record(1, completed=True)]
+    watcher = Watcher(argilla, redis)  # type: ignore[arg-type]
+    assert watcher.poll() == [keys.train_job_id("r2", 0)]
+    watcher.poll()
+    failures = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
+    assert failures == ["run r1: Argilla has no dataset 'r1'; start the run again"]

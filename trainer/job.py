@@ -10,7 +10,7 @@ import redis
 from rq import get_current_job
 
 from common import events, keys
-from common.argilla_adapter import ArgillaAdapter
+from common.argilla_adapter import ArgillaAdapter, record_id
 from common.checkpoints import INITIAL, CheckpointStore, Manifest
 from common.connection import Connection, resolve_connection
 from common.errors import UserError, describe
@@ -117,10 +117,15 @@ class Training:
             answers = {record.index: record for record in self.argilla.batch_records(self.spec, batch)}
         missing = sorted(set(learner.awaiting) - set(answers))
         if missing:
-            raise RuntimeError(
-                f"run {self.run.name}: batch {batch} in Argilla lacks pool items {missing[:10]}"
-            )
-        labels = [None if answers[index].discarded else answers[index].label for index in learner.awaiting]
+            # Deleted in Argilla by hand: learned like discarded records, so never asked again.
+            log.warning(
+                "run %s: batch %d: records %s are gone from Argilla (deleted?); left out like discarded ones",
+                self.run.name, batch, ", ".join(record_id(index) for index in missing),
+            )  # fmt: skip
+        labels = [
+            None if index not in answers or answers[index].discarded else answers[index].label
+            for index in learner.awaiting
+        ]
         with clock.step("train"):
             learner.teach(labels)
         heavy = self.scores.latest() if self.spec.heavy_backend is not None else None

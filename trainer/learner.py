@@ -16,7 +16,9 @@ from small_text import (
     random_initialization_balanced,
 )
 
+from common.argilla_adapter import record_id
 from common.corpus import Corpus
+from common.errors import UserError
 from common.spec import InitialBatch, RunSpec
 from trainer.backends import BackendOptions, ClassifierBackend, make_backend
 from trainer.metrics import Metrics, measure
@@ -148,9 +150,7 @@ class Learner:
         """
         if len(labels) != len(self.state.awaiting):
             raise ValueError(f"{len(labels)} labels for a batch of {len(self.state.awaiting)} records")
-        unknown = sorted({label for label in labels if label is not None} - set(self.label_names))
-        if unknown:
-            raise ValueError(f"labels {unknown} are not among the run's labels {self.label_names}")
+        self._check_labels(labels)
         indices = np.array(self.state.awaiting, dtype=int)
         kept = np.array([label is not None for label in labels], dtype=bool)
         y = np.array([self.label_names.index(label) for label in labels if label is not None], dtype=int)
@@ -165,6 +165,22 @@ class Learner:
         if trained:
             self.state.stop = self._check_stopping()
         return seconds
+
+    def _check_labels(self, labels: list[str | None]) -> None:
+        """Refuse answers outside the run's labels (say the label question was edited in Argilla)."""
+        wrong = [
+            (index, label)
+            for index, label in zip(self.state.awaiting, labels, strict=True)
+            if label is not None and label not in self.label_names
+        ]
+        if wrong:
+            shown = ", ".join(f"{record_id(index)} is labelled {label!r}" for index, label in wrong[:5])
+            more = f" (and {len(wrong) - 5} more)" if len(wrong) > 5 else ""
+            raise UserError(
+                f"run {self.spec.name}: record {shown}{more}, not one of the run's labels "
+                f"{', '.join(self.label_names)}; change those answers in Argilla to one of them or discard "
+                f"the records, then `alloop resume --run {self.spec.name}`"
+            )
 
     def _initialize(self, indices: np.ndarray, kept: np.ndarray, y: np.ndarray) -> bool:
         if not kept.any():

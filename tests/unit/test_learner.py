@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from common.corpus import Corpus
+from common.errors import UserError
 from common.spec import RunSpec
 from trainer.backends import BackendOptions
 from trainer.learner import Learner
@@ -108,7 +109,7 @@ def test_labels_must_match_the_batch(cache: Path) -> None:
     learner.first_batch()
     with pytest.raises(ValueError, match="5 labels for a batch of 6"):
         learner.teach(gold(learner, corpus)[:5])
-    with pytest.raises(ValueError, match="not among the run's labels"):
+    with pytest.raises(UserError, match="not one of the run's labels"):
         learner.teach(["weather"] * 6)
 
 

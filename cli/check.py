@@ -4,6 +4,7 @@ from rich.console import Console
 from rich.table import Table
 
 from common.connection import check_argilla, check_redis, resolve_connection
+from common.secrets import mask_url
 from common.settings import get_settings
 
 console = Console()
@@ -18,5 +19,5 @@ def check() -> None:
     check_redis(connection.redis_url)
     table = Table("service", "url", "result")
     table.add_row("argilla", connection.argilla_api_url, f"[green]signed in as {username}[/]")
-    table.add_row("redis", connection.redis_url, "[green]PING ok[/]")
+    table.add_row("redis", mask_url(connection.redis_url), "[green]PING ok[/]")
     console.print(table)

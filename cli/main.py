@@ -1,16 +1,22 @@
 """The `alloop` command line: one Typer app, a sub-app per concept."""
 
+import contextlib
 import sys
 
 import httpx
 import redis
 import typer
+from argilla._exceptions import ArgillaError
 from rich.console import Console
+from rich.markup import escape
 
 from cli import runs, services, stack
 from cli.check import check
 from cli.demo import demo
-from common.errors import UserError
+from common.connection import resolve_connection
+from common.errors import UserError, describe, has_hint
+from common.secrets import redact, url_secrets
+from common.settings import get_settings
 
 app = typer.Typer(
     name="alloop",
@@ -35,19 +41,41 @@ errors = Console(stderr=True)
 
 
 def main() -> None:
-    """Run the CLI; a UserError becomes one line on stderr and exit status 1, without a traceback."""
+    """Run the CLI; a failure the user can act on becomes one line on stderr and exit status 1.
+
+    Bugs keep their traceback; known failures (bad input, Argilla or Redis away or refusing, a full
+    disk, a file where a folder is needed) never show one.
+    """
     try:
         app()
-    except UserError as error:
-        fail(str(error))
-    except redis.exceptions.ConnectionError as error:
-        fail(f"Redis does not answer ({error}); start it, or fix REDIS_URL (`alloop check` tells more)")
-    except httpx.TransportError as error:
-        fail(
-            f"Argilla does not answer ({error}); start it, or fix ARGILLA_API_URL (`alloop check` tells more)"
-        )
+    except (UserError, redis.RedisError, httpx.TransportError, ArgillaError) as error:
+        fail(_with_check_hint(error, describe(error)))
+    except OSError as error:
+        if not has_hint(error):
+            raise
+        fail(describe(error))
+
+
+def _with_check_hint(error: BaseException, message: str) -> str:
+    if isinstance(error, redis.ConnectionError | httpx.TransportError) and "alloop check" not in message:
+        return f"{message} (`alloop check` tells more)"
+    return message
 
 
 def fail(message: str) -> None:
-    errors.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    """Print ``message`` as the one `error:` line, without any known secret, and exit 1."""
+    text = redact(" ".join(message.split()), _secrets())
+    errors.print(f"[bold red]error:[/] {escape(text)}", highlight=False, soft_wrap=True)
     sys.exit(1)
+
+
+def _secrets() -> list[str]:
+    """The API key and Redis credentials this process could know of: none may reach the terminal."""
+    try:
+        settings = get_settings()
+    except Exception:  # a bad setting is what is being reported: read nothing more
+        return []
+    found = [settings.argilla_api_key or "", *url_secrets(settings.redis_url)]
+    with contextlib.suppress(Exception):  # no connection configured: the settings are all there is
+        found += resolve_connection(settings).secrets()
+    return [secret for secret in found if secret]

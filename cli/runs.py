@@ -17,7 +17,8 @@ from common.errors import UserError
 from common.queues import train_queue
 from common.runs import RunPaths, RunRegistry, RunState, read_metrics
 from common.settings import get_settings
-from common.spec import load_spec
+from common.spec import check_model, load_spec
+from trainer.context import corpus_of
 
 console = Console()
 
@@ -77,6 +78,11 @@ def init(
         "seed": seed,
     }
     spec = load_spec(spec_file, overrides)
+    # Everything that can be checked without Argilla or Redis is, before anything is created.
+    check_model(spec.model)
+    with console.status(f"Reading {spec.dataset.path}…"):
+        corpus = corpus_of(spec)
+    corpus.check_labels(spec.labels or corpus.label_names())
     settings = get_settings()
     connection = resolve_connection(settings)
     from trainer.start import forget_run, resume_run, start_run  # the learning stack loads only here
@@ -91,6 +97,8 @@ def init(
             forget_run(settings, connection, registry.get(spec.name).spec)
     with console.status(f"Creating run {spec.name}: reading data, preparing the model, logging batch 0…"):
         pool = start_run(settings, connection, spec)
+    for note in corpus.notes:
+        console.print(f"note: {note}", highlight=False)
     console.print(
         f"run [bold]{spec.name}[/] created: {pool} texts to choose from; batch 0 is in Argilla dataset "
         f"[bold]{spec.dataset_name}[/] (workspace {spec.workspace}) at {connection.argilla_api_url}"
@@ -234,8 +242,9 @@ def simulate(
     """Label batches as a simulated annotator with the gold labels, waiting for each next batch."""
     from simulator import SimulatedAnnotator
 
-    logs.configure("WARNING")
-    annotator = SimulatedAnnotator(resolve_connection(get_settings()), run, noise=noise, delay=delay)
+    connection = resolve_connection(get_settings())
+    logs.configure("WARNING", connection.secrets())
+    annotator = SimulatedAnnotator(connection, run, noise=noise, delay=delay)
     columns = [
         TextColumn("[bold]simulating[/]"),
         BarColumn(),

@@ -23,8 +23,8 @@ def watcher(
 ) -> None:
     """Watch every active run and queue training when its current batch is done. Stops on SIGTERM/Ctrl-C."""
     settings = get_settings()
-    logs.configure()
     connection = resolve_connection(settings)
+    logs.configure(secrets=connection.secrets())
     check_redis(connection.redis_url)
     stop = threading.Event()
 
@@ -62,8 +62,8 @@ def worker(
     unknown = sorted(set(names) - set(QUEUES))
     if unknown or not names:
         raise UserError(f"unknown queue(s) {', '.join(unknown) or '(none)'}; use train, heavy or train,heavy")
-    logs.configure()
     connection = resolve_connection(get_settings())
+    logs.configure(secrets=connection.secrets())
     check_redis(connection.redis_url)
     client = connection.redis()
     from trainer.backends import preload

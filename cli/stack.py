@@ -6,6 +6,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from common.secrets import mask_url
 from common.settings import get_settings
 from stack import control
 
@@ -24,7 +25,7 @@ def up() -> None:
     )
     console.print(f"  login:    {state.username} / {state.password}")
     console.print(f"  API key:  {state.argilla_api_key}")
-    console.print(f"  Redis:    {state.redis_url}")
+    console.print(f"  Redis:    {mask_url(state.redis_url)}")
     console.print('Point the SDK and alloop at it with: [bold]eval "$(alloop stack env)"[/]')
 
 
@@ -40,7 +41,8 @@ def status(as_json: bool = typer.Option(False, "--json", help="Print JSON instea
     """Show each part of the stack, checked live; exit 1 if any part is not running."""
     services = control.status(get_settings())
     if as_json:
-        typer.echo(json.dumps([service.__dict__ for service in services], indent=2))
+        shown = [{**service.__dict__, "url": mask_url(service.url)} for service in services]
+        typer.echo(json.dumps(shown, indent=2))
     else:
         table = Table("service", "state", "pid", "url", "detail")
         colours = {"running": "green", "external": "green", "stopped": "yellow", "failing": "red"}
@@ -50,7 +52,7 @@ def status(as_json: bool = typer.Option(False, "--json", help="Print JSON instea
                 service.name,
                 f"[{colour}]{service.state}[/]",
                 str(service.pid or ""),
-                service.url,
+                mask_url(service.url),
                 service.detail,
             )
         console.print(table)

@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 import argilla as rg
+from argilla._exceptions import ArgillaCredentialsError, UnauthorizedError
 
-from common.connection import Connection
-from common.errors import UserError
+from common.connection import Connection, ServiceError
+from common.errors import API_KEY_FIX, UserError
 from common.spec import RunSpec
 
 QUESTION = "label"
@@ -56,11 +57,17 @@ class ArgillaAdapter:
     """One run's dataset in Argilla: create it, log batches with suggestions, read the answers."""
 
     def __init__(self, connection: Connection) -> None:
-        self.client = rg.Argilla(
-            api_url=connection.argilla_api_url,
-            api_key=connection.argilla_api_key,
-            headers=dict(connection.argilla_headers),
-        )
+        try:
+            self.client = rg.Argilla(
+                api_url=connection.argilla_api_url,
+                api_key=connection.argilla_api_key,
+                headers=dict(connection.argilla_headers),
+            )
+        except (ArgillaCredentialsError, UnauthorizedError):
+            # Not retried: the same key fails the same way until someone fixes it.
+            raise ServiceError(
+                f"Argilla at {connection.argilla_api_url} rejected the API key; {API_KEY_FIX}"
+            ) from None
         self._datasets: dict[tuple[str, str], rg.Dataset] = {}
 
     def create_dataset(self, spec: RunSpec, labels: Sequence[str]) -> rg.Dataset:

@@ -1,5 +1,12 @@
-"""Reading a run's data: the unlabelled pool (with gold labels, when known) and the test split."""
+"""Reading a run's data: the unlabelled pool (with gold labels, when known) and the test split.
 
+Every text is checked as it is read, so that a bad file fails `alloop init` before anything is
+created: an empty text, a text longer than ``dataset.max_text_chars``, or one text with two
+different labels in the pool is an error naming the rows and the fix. A text repeated in the pool
+with the same label is kept once (the first), with a note: annotators would otherwise label it twice.
+"""
+
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -10,23 +17,37 @@ from common.spec import DatasetSource
 
 TREC_TRAIN = "train_5500.label"
 TREC_TEST = "TREC_10.label"
+SHOWN = 5
+"""How many offending rows a message names."""
+
+log = logging.getLogger("alloop.corpus")
 
 
 @dataclass(frozen=True)
 class Corpus:
-    """Texts and gold labels of the pool (``train``) and of the test split; labels are names."""
+    """Texts and gold labels of the pool (``train``) and of the test split; labels are names.
+
+    ``notes`` says what reading changed (repeated texts dropped, rows without a label skipped).
+    """
 
     train_texts: list[str]
     train_labels: list[str]
     test_texts: list[str]
     test_labels: list[str]
+    notes: tuple[str, ...] = ()
 
     def label_names(self) -> list[str]:
         """The labels found in the data, sorted."""
         return sorted(set(self.train_labels) | set(self.test_labels))
 
     def check_labels(self, labels: list[str]) -> None:
-        """Raise UserError when the data holds labels that are not among ``labels``."""
+        """Raise UserError unless ``labels`` are two or more and hold every label of the data."""
+        if len(labels) < 2:
+            found = ", ".join(repr(label) for label in labels) or "none"
+            raise UserError(
+                f"the data has only one label ({found}); a classifier needs two or more: add texts of "
+                "other classes, or set `labels` (--labels) to every label annotators may choose"
+            )
         unknown = sorted(set(self.label_names()) - set(labels))
         if unknown:
             shown = ", ".join(unknown[:5]) + (" …" if len(unknown) > 5 else "")
@@ -36,16 +57,47 @@ class Corpus:
             )
 
 
+@dataclass(frozen=True)
+class _Row:
+    text: str
+    label: str
+    where: str
+    """Names the row for a message: ``train.csv row 3``, ``train_5500.label line 12``, ``sport/001.txt``."""
+
+
 def read_corpus(source: DatasetSource) -> Corpus:
-    """Read the corpus a spec names, or raise UserError saying what is wrong with it."""
+    """Read and check the corpus a spec names, or raise UserError saying what is wrong and how to fix it."""
+    train, test, notes = _read(source)
+    _check_texts(train, source)
+    _check_texts(test, source)
+    pool, dropped = _without_repeats(train)
+    if dropped:
+        notes.append(dropped)
+    if not pool:
+        raise UserError(f"dataset {source.path} has no texts to label; fix `dataset.path`")
+    for note in notes:
+        log.info("%s", note)
+    return Corpus(
+        [row.text for row in pool],
+        [row.label for row in pool],
+        [row.text for row in test],
+        [row.label for row in test],
+        tuple(notes),
+    )
+
+
+def _read(source: DatasetSource) -> tuple[list[_Row], list[_Row], list[str]]:
+    notes: list[str] = []
     if source.is_hub:
-        return _read_hub(source)
+        train, test = _read_hub(source, notes)
+        return train, test, notes
     path = Path(source.path).expanduser()
     if path.is_dir():
         if (path / TREC_TRAIN).exists():
-            return _read_trec(path)
+            return _read_trec_file(path / TREC_TRAIN), _read_trec_file(path / TREC_TEST), notes
         if any(path.glob("*/*.txt")):
-            return _read_label_folders(path)
+            train, test = _read_label_folders(path)
+            return train, test, notes
         raise UserError(
             f"{path} is neither a TREC folder ({TREC_TRAIN}) nor a folder of label folders of .txt files"
         )
@@ -53,23 +105,12 @@ def read_corpus(source: DatasetSource) -> Corpus:
         raise UserError(f"dataset {path} does not exist; fix `dataset.path`")
     if source.test is None:
         raise UserError(f"dataset {path} needs a test file: set `dataset.test` (or --test)")
-    train_texts, train_labels = _read_table(path, source)
-    test_texts, test_labels = _read_table(Path(source.test).expanduser(), source)
-    return Corpus(train_texts, train_labels, test_texts, test_labels)
+    train = _read_table(path, source, notes)
+    test = _read_table(Path(source.test).expanduser(), source, notes)
+    return train, test, notes
 
 
-def _read_trec(folder: Path) -> Corpus:
-    train = _read_trec_file(folder / TREC_TRAIN)
-    test = _read_trec_file(folder / TREC_TEST)
-    return Corpus(
-        [t for t, _ in train],
-        [label for _, label in train],
-        [t for t, _ in test],
-        [label for _, label in test],
-    )
-
-
-def _read_trec_file(path: Path) -> list[tuple[str, str]]:
+def _read_trec_file(path: Path) -> list[_Row]:
     """Lines ``COARSE:fine question text``; the label is the coarse part."""
     if not path.exists():
         raise UserError(f"TREC file {path} is missing")
@@ -81,28 +122,23 @@ def _read_trec_file(path: Path) -> list[tuple[str, str]]:
         coarse = label.split(":", 1)[0]
         if not coarse or ":" not in label or not rest.strip():
             raise UserError(f"{path}:{number} is not a TREC line `COARSE:fine question text`")
-        rows.append((rest.strip(), coarse))
+        rows.append(_Row(rest.strip(), coarse, f"{path.name} line {number}"))
     return rows
 
 
-def _read_label_folders(folder: Path, test_every: int = 5) -> Corpus:
+def _read_label_folders(folder: Path, test_every: int = 5) -> tuple[list[_Row], list[_Row]]:
     """One sub-folder per label, one text per ``.txt`` file; every ``test_every``-th file goes to test."""
-    train_texts: list[str] = []
-    train_labels: list[str] = []
-    test_texts: list[str] = []
-    test_labels: list[str] = []
+    train: list[_Row] = []
+    test: list[_Row] = []
     for label_folder in sorted(child for child in folder.iterdir() if child.is_dir()):
         for number, file in enumerate(sorted(label_folder.glob("*.txt"))):
             text = " ".join(file.read_text(encoding="utf-8", errors="replace").split())
-            texts, labels = (
-                (test_texts, test_labels) if number % test_every == 0 else (train_texts, train_labels)
-            )
-            texts.append(text)
-            labels.append(label_folder.name)
-    return Corpus(train_texts, train_labels, test_texts, test_labels)
+            row = _Row(text, label_folder.name, f"{label_folder.name}/{file.name}")
+            (test if number % test_every == 0 else train).append(row)
+    return train, test
 
 
-def _read_table(path: Path, source: DatasetSource) -> tuple[list[str], list[str]]:
+def _read_table(path: Path, source: DatasetSource, notes: list[str]) -> list[_Row]:
     readers = {".csv": pd.read_csv, ".jsonl": _read_jsonl, ".parquet": pd.read_parquet}
     reader = readers.get(path.suffix.lower())
     if reader is None:
@@ -111,27 +147,106 @@ def _read_table(path: Path, source: DatasetSource) -> tuple[list[str], list[str]
         frame = reader(path)
     except FileNotFoundError:
         raise UserError(f"dataset file {path} does not exist") from None
+    except UnicodeDecodeError as error:
+        raise UserError(
+            f"{path} is not UTF-8 text (byte {error.object[error.start]:#04x} at offset {error.start}); "
+            "save it as UTF-8 (a spreadsheet's 'CSV UTF-8') and run init again"
+        ) from None
     except Exception as error:  # pandas raises many parser errors; each means the same to the user
         raise UserError(f"cannot read {path}: {error}") from None
-    return _columns(frame, source, str(path))
+    suffix = path.suffix.lower()
+    # Rows as people see them: a spreadsheet's (the CSV header is row 1), a JSONL file's lines.
+    unit, first = {".csv": ("row", 2), ".jsonl": ("line", 1)}.get(suffix, ("row", 1))
+    return _columns(frame, source, path.name, unit, notes, first)
 
 
 def _read_jsonl(path: Path) -> pd.DataFrame:
     return pd.read_json(path, lines=True)
 
 
-def _columns(frame: pd.DataFrame, source: DatasetSource, where: str) -> tuple[list[str], list[str]]:
+def _columns(
+    frame: pd.DataFrame, source: DatasetSource, where: str, unit: str, notes: list[str], first: int = 1
+) -> list[_Row]:
+    """The rows of ``frame``, named ``WHERE UNIT N``, N counted from ``first``."""
     for role, column in (("text", source.text_column), ("label", source.label_column)):
         if column not in frame.columns:
             raise UserError(
                 f"{where} has no {role} column {column!r} (columns: {', '.join(map(str, frame.columns))}); "
                 f"set `dataset.{role}_column`"
             )
-    frame = frame.dropna(subset=[source.text_column, source.label_column])
-    return frame[source.text_column].astype(str).tolist(), frame[source.label_column].astype(str).tolist()
+    rows = []
+    unlabelled = []
+    texts, labels = frame[source.text_column].tolist(), frame[source.label_column].tolist()
+    for number, (text, label) in enumerate(zip(texts, labels, strict=True), start=first):
+        name = f"{where} {unit} {number}"
+        if pd.isna(label):
+            unlabelled.append(name)
+            continue
+        rows.append(_Row("" if pd.isna(text) else str(text), str(label), name))
+    if unlabelled:
+        notes.append(
+            f"skipped {len(unlabelled)} row(s) of {where} without a label ({_names(unlabelled)}); "
+            f"fill in `{source.label_column}` to use them"
+        )
+    return rows
 
 
-def _read_hub(source: DatasetSource) -> Corpus:
+def _check_texts(rows: list[_Row], source: DatasetSource) -> None:
+    empty = [row.where for row in rows if not row.text.strip()]
+    if empty:
+        raise UserError(
+            f"empty text in {_names(empty)}; write the text there or delete the row(s), and run init again"
+        )
+    limit = source.max_text_chars
+    huge = [row for row in rows if len(row.text) > limit]
+    if huge:
+        first = huge[0]
+        others = f" (and {len(huge) - 1} more)" if len(huge) > 1 else ""
+        raise UserError(
+            f"{first.where} has a text of {len(first.text):,} characters{others}, more than "
+            f"dataset.max_text_chars ({limit:,}); shorten or split it, or raise `dataset.max_text_chars`"
+        )
+
+
+def _without_repeats(rows: list[_Row]) -> tuple[list[_Row], str | None]:
+    """The pool with each text once: a repeat with the same label is dropped, another label is an error."""
+    first: dict[str, _Row] = {}
+    kept: list[_Row] = []
+    repeats: list[_Row] = []
+    conflicts: list[tuple[_Row, _Row]] = []
+    for row in rows:
+        key = row.text.strip()
+        earlier = first.get(key)
+        if earlier is None:
+            first[key] = row
+            kept.append(row)
+        elif earlier.label == row.label:
+            repeats.append(row)
+        else:
+            conflicts.append((earlier, row))
+    if conflicts:
+        shown = "; ".join(
+            f"{a.where} ({a.label!r}) and {b.where} ({b.label!r})" for a, b in conflicts[:SHOWN]
+        )
+        more = f" (and {len(conflicts) - SHOWN} more)" if len(conflicts) > SHOWN else ""
+        raise UserError(
+            f"the same text has different labels in {shown}{more}; give each text one label "
+            "(correct or delete the other rows) and run init again"
+        )
+    if not repeats:
+        return kept, None
+    return kept, (
+        f"dropped {len(repeats)} repeated text(s) of the pool ({_names([r.where for r in repeats])}): "
+        "same text and label as an earlier row, which is kept"
+    )
+
+
+def _names(wheres: list[str]) -> str:
+    shown = ", ".join(wheres[:SHOWN])
+    return shown + (f" and {len(wheres) - SHOWN} more" if len(wheres) > SHOWN else "")
+
+
+def _read_hub(source: DatasetSource, notes: list[str]) -> tuple[list[_Row], list[_Row]]:
     name, _, config = source.path.removeprefix("hf:").partition(":")
     try:
         import datasets
@@ -147,6 +262,5 @@ def _read_hub(source: DatasetSource) -> Corpus:
         label_feature = loaded[split].features.get(source.label_column)
         if label_feature is not None and hasattr(label_feature, "int2str") and source.label_column in frame:
             frame[source.label_column] = frame[source.label_column].map(label_feature.int2str)
-        splits[split] = _columns(frame, source, source.path)
-    train, test = splits[source.train_split], splits[source.test_split]
-    return Corpus(train[0], train[1], test[0], test[1])
+        splits[split] = _columns(frame, source, f"{source.path} {split}", "row", notes)
+    return splits[source.train_split], splits[source.test_split]

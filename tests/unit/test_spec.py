@@ -91,7 +91,9 @@ def test_jsonl_and_unknown_formats(tmp_path: Path) -> None:
 def test_labels_that_do_not_match_the_data_are_refused() -> None:
     corpus = read_corpus(DatasetSource(path=str(TREC)))
     assert corpus.label_names() == ["ABBR", "DESC", "ENTY", "HUM", "LOC", "NUM"]
-    assert len(corpus.train_texts) == 5444 and len(corpus.test_texts) == 499
+    # 5444 questions, of which 71 repeat an earlier one with the same label: kept once, with a note.
+    assert len(corpus.train_texts) == 5373 and len(corpus.test_texts) == 499
+    assert corpus.notes and "dropped 71 repeated text(s)" in corpus.notes[0]
     with pytest.raises(UserError, match="labels not in the spec's labels: ABBR, DESC"):
         corpus.check_labels(["ENTY", "HUM", "LOC", "NUM"])
 

@@ -10,7 +10,7 @@ PYTEST_ARGS ?=
 # The embedded Argilla server runs from its own virtualenv (see stack/server-requirements.txt).
 export ALLOOP_ARGILLA_PYTHON ?= $(CURDIR)/$(SERVER_VENV)/bin/python
 
-.PHONY: install system-deps demo test test-engine lint clean
+.PHONY: install system-deps demo test test-engine soak lint clean
 
 install: $(VENV)/.installed $(SERVER_VENV)/.installed
 
@@ -50,6 +50,11 @@ demo: install
 
 test: system-deps install test-engine
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# make soak FAULTS=60: the fault suite alone, with more faults; prints each fault and the count.
+FAULTS ?= 40
+soak: system-deps install
+	ALLOOP_FAULTS=$(FAULTS) $(BIN)/python -m pytest tests/faults -q -s
 
 test-engine: $(SERVER_VENV)/.installed
 	$(SERVER_VENV)/bin/python -m pytest -c tests/engine/pytest.ini --rootdir tests/engine tests/engine -q

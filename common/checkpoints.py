@@ -2,6 +2,7 @@
 
 import hashlib
 import re
+import shutil
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -73,6 +74,8 @@ class CheckpointStore:
         final = self.path(manifest.batch)
         if self.exists(manifest.batch):
             return final
+        for left in self.folder.glob(f".{final.name}.*"):  # by a writer killed mid-save; one writes at a time
+            shutil.rmtree(left, ignore_errors=True)
         with staged_folder(final) as staging:
             write_learner(staging / LEARNER)
             signed = manifest.model_copy(update={"files": digests(staging / LEARNER)})

@@ -11,17 +11,18 @@ from tests.support.stack import alloop_executable
 class Services:
     """A watcher and a worker process, each restartable and killable."""
 
-    def __init__(self, env: dict[str, str], logs: Path) -> None:
+    def __init__(self, env: dict[str, str], logs: Path, program: list[str] | None = None) -> None:
         self.env = env
         self.logs = logs
+        self.program = program or [alloop_executable()]
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
 
     def start(self, name: str, *args: str) -> None:
-        """Start `alloop NAME ARGS…`, known by ``name`` (unique per process)."""
+        """Start `alloop NAME ARGS…` (or ``program NAME ARGS…``), known by ``name`` (unique per process)."""
         log = (self.logs / f"{name}.log").open("ab")
         command = name.split(".")[0]  # "worker.heavy" runs `alloop worker`, with its own log
         self.processes[name] = subprocess.Popen(
-            [alloop_executable(), command, *args],
+            [*self.program, command, *args],
             env=self.env,
             stdout=log,
             stderr=subprocess.STDOUT,

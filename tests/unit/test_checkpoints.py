@@ -49,6 +49,18 @@ def test_a_failed_write_leaves_nothing(tmp_path: Path) -> None:
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_write_cut_short_by_a_kill_is_swept_by_the_next_write_of_that_batch(tmp_path: Path) -> None:
+    store = CheckpointStore(tmp_path)
+    left = tmp_path / ".batch-00000.k1ll3d"  # what a SIGKILL mid-save leaves
+    (left / "learner").mkdir(parents=True)
+    other = tmp_path / ".batch-00001.writing"
+    other.mkdir()
+    assert store.latest() is None
+    store.save(manifest(0), write("retried"))
+    assert not left.exists() and other.exists()
+    assert (store.learner(0) / "state.bin").read_text() == "retried"
+
+
 def test_an_existing_checkpoint_is_kept_on_retry(tmp_path: Path) -> None:
     store = CheckpointStore(tmp_path)
     store.save(manifest(0), write("first"))

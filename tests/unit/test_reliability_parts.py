@@ -1,15 +1,19 @@
 """Parts that keep work from being lost: the lease on a run, the reaper of jobs whose worker died."""
 
+import json
 import os
+import pickle
 import socket
 import subprocess
 import threading
 import time
+import zlib
 from collections.abc import Iterator
 
 import fakeredis
 import pytest
 from rq import SimpleWorker
+from rq.exceptions import DeserializationError
 from rq.job import JobStatus
 from rq.scheduler import SCHEDULER_KEY_TEMPLATE, RQScheduler
 
@@ -115,3 +119,14 @@ def test_the_reaper_frees_the_scheduler_lock_of_a_dead_worker_only(
     redis.hset(SCHEDULER_KEY_TEMPLATE % "sched-1", mapping={"hostname": socket.gethostname(), "pid": pid})
     reap([queue])
     assert redis.exists(lock) == alive
+
+
+def test_jobs_are_stored_as_json_and_a_pickled_job_is_refused(redis: fakeredis.FakeRedis) -> None:
+    job = enqueue_training(train_queue(redis), "r1", 3)
+    assert job is not None
+    stored = redis.hget(job.key, "data")
+    assert json.loads(zlib.decompress(stored)) == ["trainer.job.train_batch", None, ["r1", 3], {}]
+    # A pickle planted in Redis is not run: the JSON serializer cannot read it.
+    redis.hset(job.key, "data", zlib.compress(pickle.dumps(("os.system", None, ("true",), {}))))
+    with pytest.raises(DeserializationError):
+        fetch_job(job.id, redis).func_name  # noqa: B018

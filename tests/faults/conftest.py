@@ -1,0 +1,29 @@
+"""The fault suite's own local stack: its faults restart Redis and Argilla, which no other test may see."""
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.faults.chaos import RUN, FaultSession
+from tests.support.services import alloop
+from tests.support.stack import LocalStack
+
+TREC = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "trec6"
+
+
+@pytest.fixture(scope="module")
+def session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FaultSession]:
+    stack = LocalStack(home=tmp_path_factory.mktemp("faults-home"))
+    stack.up()
+    env = {**stack.env, **stack.connection(), "ALLOOP_POLL_INTERVAL": "0.5"}
+    session = FaultSession.open(
+        stack, env, tmp_path_factory.mktemp("faults-logs"), tmp_path_factory.mktemp("fault-files")
+    )
+    try:
+        alloop(env, "init", "--name", RUN, "--dataset", str(TREC), "--batch-size", "20", "--workspace", RUN)
+        session.start()
+        yield session
+    finally:
+        session.services.stop_all()
+        stack.down()

@@ -34,7 +34,21 @@ def has_hint(error: BaseException) -> bool:
 
 
 def describe(error: BaseException) -> str:
-    """What went wrong in one line, naming the fix where one is known (no traceback)."""
+    """What went wrong in one line, naming the fix where one is known (no traceback).
+
+    A library's wrapper (small-text's SerializationException around a full disk, say) is described
+    by the cause it was raised from, when that cause is one whose fix is known.
+    """
+    cause: BaseException | None = error
+    while cause is not None:
+        known = _known(cause)
+        if known is not None:
+            return known
+        cause = cause.__cause__
+    return f"{type(error).__name__}: {error}"
+
+
+def _known(error: BaseException) -> str | None:
     if isinstance(error, UserError):
         return str(error)
     if isinstance(error, OSError) and error.errno in _OS_HINTS:
@@ -62,9 +76,9 @@ def describe(error: BaseException) -> str:
         )
     if isinstance(error, ArgillaAPIError):
         return f"Argilla answered HTTP {error.status_code}: {_short(error)}"
-    return f"{type(error).__name__}: {error}"
+    return None
 
 
 def _short(error: BaseException) -> str:
-    text = " ".join(str(error).split())
+    text = " ".join(str(error).split()).removeprefix("Argilla SDK error: ")
     return text if len(text) <= DETAIL_CHARS else text[: DETAIL_CHARS - 1] + "…"

@@ -9,6 +9,7 @@ import secrets
 import time
 import warnings
 from collections.abc import Callable
+from typing import Any
 
 import argilla as rg
 import httpx
@@ -74,11 +75,14 @@ class SimulatedAnnotator:
         return gold
 
     def label_batch(self, batch: int) -> int:
-        """Submit an answer for each record of ``batch`` not yet answered by this user; how many."""
+        """Submit an answer for each record of ``batch`` that nobody has answered yet; how many.
+
+        A record someone submitted or discarded (in the UI, or through the SDK) is left as it is.
+        """
         query = rg.Query(filter=rg.Filter([(f"metadata.{BATCH_METADATA}", "==", batch)]))
         submitted = 0
         for record in self.argilla.dataset(self.spec).records(query=query, with_responses=True):
-            if any(response.user_id == self.user.id for response in record._model.responses or []):
+            if any(self._answered(response) for response in record._model.responses or []):
                 continue
             body = {
                 "values": {QUESTION: {"value": self.answer(pool_index(str(record.id)))}},
@@ -89,6 +93,10 @@ class SimulatedAnnotator:
             if self.delay:
                 time.sleep(self.delay)
         return submitted
+
+    def _answered(self, response: Any) -> bool:
+        status = str(getattr(response.status, "value", response.status))
+        return response.user_id == self.user.id or status in ("submitted", "discarded")
 
     def wait_for_batch(self, batch: int, timeout: float) -> bool:
         """Wait until ``batch`` is logged; False if the run stopped first."""

@@ -48,6 +48,9 @@ class Manifest(BaseModel):
     scores_batch: int | None = Field(
         default=None, description="Set when the background model's scores of this batch chose next_batch."
     )
+    corpus: str | None = Field(
+        default=None, description="SHA-256 of the pool and test split whose indices this run uses."
+    )
     files: dict[str, str] = Field(
         default_factory=dict, description="SHA-256 of every file of the learner, by path in its folder."
     )

@@ -1,5 +1,6 @@
 """What every job of a run shares: its corpus, read once per process, and the names of its models."""
 
+import hashlib
 from functools import lru_cache
 
 from common.corpus import Corpus, read_corpus
@@ -14,6 +15,22 @@ def _corpus(source_json: str) -> Corpus:
 def corpus_of(spec: RunSpec) -> Corpus:
     """The run's corpus, read once per process."""
     return _corpus(spec.dataset.model_dump_json())
+
+
+def corpus_fingerprint(spec: RunSpec) -> str:
+    """SHA-256 of the run's pool and test split: pool indices mean the same texts while it is unchanged."""
+    return _fingerprint(spec.dataset.model_dump_json())
+
+
+@lru_cache(maxsize=4)
+def _fingerprint(source_json: str) -> str:
+    corpus = _corpus(source_json)
+    digest = hashlib.sha256()
+    for part in (corpus.train_texts, corpus.train_labels, corpus.test_texts, corpus.test_labels):
+        for item in part:
+            digest.update(item.encode("utf-8", errors="surrogatepass") + b"\0")
+        digest.update(b"\1")
+    return digest.hexdigest()
 
 
 def model_version(spec: RunSpec, batch: int, backend: str) -> str:

@@ -18,7 +18,7 @@ from common.events import AutoStop
 from common.runs import Run, RunPaths, RunRegistry, RunState, read_metrics
 from common.secrets import redact
 from common.settings import Settings, get_settings
-from trainer.context import corpus_of, model_version
+from trainer.context import corpus_fingerprint, corpus_of, model_version
 from trainer.heavy import enqueue_heavy
 from trainer.learner import Learner
 from trainer.lease import lease
@@ -101,6 +101,7 @@ class Training:
         )
 
     def learn(self, batch: int) -> dict[str, object]:
+        self._check_corpus()
         if self.store.exists(batch):
             return self._finish_retried(batch)
         previous = self.store.latest()
@@ -187,6 +188,16 @@ class Training:
             "labels": metrics.labels,
             "stopped": stopped is not None,
         }
+
+    def _check_corpus(self) -> None:
+        """Refuse to go on if the data changed under the run: its pool indices would name other texts."""
+        started_with = self.store.manifest(INITIAL).corpus
+        if started_with is not None and started_with != corpus_fingerprint(self.spec):
+            raise UserError(
+                f"run {self.run.name}: the dataset {self.spec.dataset.path} changed since the run started, "
+                "so its pool items no longer match their records; put the original data back, "
+                "or start a new run on the new data"
+            )
 
     def _finish_retried(self, batch: int) -> dict[str, object]:
         """Redo what a job that crashed after writing checkpoint ``batch`` may have left undone."""

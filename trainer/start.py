@@ -16,7 +16,7 @@ from common.queues import fetch_job
 from common.runs import RunPaths, RunRegistry, RunState
 from common.settings import Settings
 from common.spec import RunSpec
-from trainer.context import corpus_of, model_version
+from trainer.context import corpus_fingerprint, corpus_of, model_version
 from trainer.job import Training
 from trainer.learner import Learner
 
@@ -51,7 +51,10 @@ def start_run(settings: Settings, connection: Connection, spec: RunSpec) -> int:
         first = learner.first_batch()
         store = CheckpointStore(paths.checkpoints)
         version = model_version(spec, INITIAL, learner.backend_name)
-        store.save(Manifest(batch=INITIAL, model_version=version, labels=0, next_batch=first), learner.save)
+        initial = Manifest(
+            batch=INITIAL, model_version=version, labels=0, next_batch=first, corpus=corpus_fingerprint(spec)
+        )
+        store.save(initial, learner.save)
     except BaseException:
         forget_run(settings, connection, spec)  # nothing of it existed before this call
         raise

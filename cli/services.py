@@ -2,6 +2,7 @@
 
 import signal
 import threading
+from contextlib import ExitStack
 from types import FrameType
 
 import typer
@@ -13,12 +14,18 @@ from common.connection import check_redis, resolve_connection
 from common.errors import UserError
 from common.queues import SERIALIZER, heavy_queue, train_queue
 from common.settings import get_settings
+from watcher.hints import webhook_hints
 from watcher.service import Watcher
 
 
 def watcher(
     interval: float = typer.Option(
         None, help="Seconds between polls (default: ALLOOP_POLL_INTERVAL, 0.5 s)."
+    ),
+    webhook_port: int = typer.Option(
+        None,
+        help="Receive Argilla's webhooks on this port and poll as soon as one arrives "
+        "(default: ALLOOP_WEBHOOK_PORT; unset: polling only).",
     ),
 ) -> None:
     """Watch every active run and queue training when its current batch is done. Stops on SIGTERM/Ctrl-C."""
@@ -27,15 +34,23 @@ def watcher(
     logs.configure(secrets=connection.secrets())
     check_redis(connection.redis_url)
     stop = threading.Event()
+    argilla = ArgillaAdapter(connection)
+    port = webhook_port if webhook_port is not None else settings.webhook_port
+    with ExitStack() as stack:
+        wake = None
+        if port is not None:
+            wake = stack.enter_context(
+                webhook_hints(argilla.client, settings.webhook_host, port, settings.webhook_url)
+            )
 
-    def request_stop(_signal: int, _frame: FrameType | None) -> None:
-        stop.set()
+        def request_stop(_signal: int, _frame: FrameType | None) -> None:
+            stop.set()
+            if wake is not None:
+                wake.set()
 
-    signal.signal(signal.SIGTERM, request_stop)
-    signal.signal(signal.SIGINT, request_stop)
-    Watcher(ArgillaAdapter(connection), connection.redis()).run_forever(
-        interval or settings.poll_interval, stop
-    )
+        signal.signal(signal.SIGTERM, request_stop)
+        signal.signal(signal.SIGINT, request_stop)
+        Watcher(argilla, connection.redis()).run_forever(interval or settings.poll_interval, stop, wake)
 
 
 QUEUES = {"train": train_queue, "heavy": heavy_queue}

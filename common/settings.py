@@ -45,7 +45,22 @@ class Settings(BaseSettings):
     device: str = Field(
         default="auto", pattern=r"^(auto|cpu|cuda(:\d+)?)$", description="Where models train."
     )
-    poll_interval: float = Field(default=0.5, gt=0, le=60, description="Seconds between the watcher's polls.")
+    poll_interval: float = Field(
+        default=0.5, gt=0, le=3600, description="Seconds between the watcher's polls."
+    )
+    webhook_port: int | None = Field(
+        default=None,
+        ge=0,
+        le=65535,
+        description="Port on which the watcher receives Argilla's webhooks (0: any free one); "
+        "unset: no webhooks, polling only.",
+    )
+    webhook_host: str = Field(default="127.0.0.1", description="Address the webhook receiver listens on.")
+    webhook_url: str | None = Field(
+        default=None,
+        description="The URL Argilla delivers webhooks to; default http://WEBHOOK_HOST:PORT/ "
+        "(in Docker: the watcher's service name).",
+    )
 
     @field_validator("home", "argilla_python", mode="after")
     @classmethod

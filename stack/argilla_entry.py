@@ -10,6 +10,7 @@ import asyncio
 import json
 import logging
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,9 @@ log = logging.getLogger("alloop.argilla")
 
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if sys.argv[1:] == ["worker"]:
+        work()
+        return
     migrate_database()
     credentials = json.loads(Path(os.environ["ALLOOP_CREDENTIALS_FILE"]).read_text())
     asyncio.run(serve(credentials, os.environ["ALLOOP_ARGILLA_HOST"], int(os.environ["ALLOOP_ARGILLA_PORT"])))
@@ -101,6 +105,17 @@ def run_status_job_in_process() -> None:
         return task
 
     job.delay = delay
+
+
+def work() -> None:
+    """argilla-server's rq worker, for the jobs that need no index: webhook deliveries, chiefly.
+
+    One worker process rather than the server's default pool of two: deliveries are light.
+    """
+    from argilla_server.jobs.queues import DEFAULT_QUEUE, HIGH_QUEUE, REDIS_CONNECTION
+    from rq import Worker
+
+    Worker([HIGH_QUEUE, DEFAULT_QUEUE], connection=REDIS_CONNECTION).work(with_scheduler=True)
 
 
 if __name__ == "__main__":

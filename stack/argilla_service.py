@@ -14,6 +14,8 @@ from stack.paths import StackPaths
 from stack.process import port_is_free, running_pid, spawn, stop_recorded, wait_ready
 
 SERVICE = "argilla"
+WORKER = "argilla-worker"
+"""argilla-server's rq worker: it delivers webhooks (and runs the server's other background jobs)."""
 ENTRY_MODULE = "stack.argilla_entry"
 REQUIREMENTS = Path(__file__).with_name("server-requirements.txt")
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -72,19 +74,7 @@ def start(settings: Settings, paths: StackPaths, credentials: Credentials, redis
         )
     python = server_python(settings, paths)
     log_file = paths.log_file(SERVICE)
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(PROJECT_ROOT),
-        "ARGILLA_HOME_PATH": str(paths.argilla_home),
-        "ARGILLA_DATABASE_URL": f"sqlite+aiosqlite:///{paths.argilla_home / 'argilla.db'}",
-        "ARGILLA_REDIS_URL": redis_url,
-        "ARGILLA_ENABLE_TELEMETRY": "0",
-        "HF_HUB_DISABLE_TELEMETRY": "1",
-        "HF_HUB_OFFLINE": "1",
-        "ALLOOP_CREDENTIALS_FILE": str(paths.credentials),
-        "ALLOOP_ARGILLA_HOST": settings.stack_host,
-        "ALLOOP_ARGILLA_PORT": str(settings.argilla_port),
-    }
+    env = server_env(settings, paths, redis_url)
     process = spawn(
         [str(python), "-m", ENTRY_MODULE],
         env=env,
@@ -104,6 +94,40 @@ def start(settings: Settings, paths: StackPaths, credentials: Credentials, redis
     return url
 
 
+def start_worker(settings: Settings, paths: StackPaths, redis_url: str) -> None:
+    """Start (or find running) argilla-server's rq worker, once the server has migrated the database."""
+    if worker_pid(paths) is not None:
+        return
+    spawn(
+        [str(server_python(settings, paths)), "-m", ENTRY_MODULE, "worker"],
+        env=server_env(settings, paths, redis_url),
+        pid_file=paths.pid_file(WORKER),
+        log_file=paths.log_file(WORKER),
+        cwd=paths.root,
+    )
+
+
+def worker_pid(paths: StackPaths) -> int | None:
+    return running_pid(paths.pid_file(WORKER), ENTRY_MODULE)
+
+
+def server_env(settings: Settings, paths: StackPaths, redis_url: str) -> dict[str, str]:
+    """The environment of the server and its worker: SQLite under the stack, the stack's Redis."""
+    return {
+        **os.environ,
+        "PYTHONPATH": str(PROJECT_ROOT),
+        "ARGILLA_HOME_PATH": str(paths.argilla_home),
+        "ARGILLA_DATABASE_URL": f"sqlite+aiosqlite:///{paths.argilla_home / 'argilla.db'}",
+        "ARGILLA_REDIS_URL": redis_url,
+        "ARGILLA_ENABLE_TELEMETRY": "0",
+        "HF_HUB_DISABLE_TELEMETRY": "1",
+        "HF_HUB_OFFLINE": "1",
+        "ALLOOP_CREDENTIALS_FILE": str(paths.credentials),
+        "ALLOOP_ARGILLA_HOST": settings.stack_host,
+        "ALLOOP_ARGILLA_PORT": str(settings.argilla_port),
+    }
+
+
 def _accepts(url: str, api_key: str) -> bool:
     try:
         check_argilla(url, api_key)
@@ -113,5 +137,6 @@ def _accepts(url: str, api_key: str) -> bool:
 
 
 def stop(paths: StackPaths) -> bool:
-    """Stop the Argilla server this stack started; False when none was running."""
-    return stop_recorded(paths.pid_file(SERVICE), ENTRY_MODULE)
+    """Stop the Argilla server and its worker, as this stack started them; False when none was running."""
+    worker_stopped = stop_recorded(paths.pid_file(WORKER), ENTRY_MODULE)
+    return stop_recorded(paths.pid_file(SERVICE), ENTRY_MODULE) or worker_stopped

@@ -45,6 +45,7 @@ def up(settings: Settings) -> StackState:
         check_redis(redis_url)
     try:
         argilla_url = argilla_service.start(settings, paths, credentials, redis_url)
+        argilla_service.start_worker(settings, paths, redis_url)
     except BaseException:
         if redis_managed and not already_running:
             redis_service.stop(paths)
@@ -111,7 +112,9 @@ def _argilla_status(settings: Settings, paths: StackPaths, state: StackState | N
         username = check_argilla(url, state.argilla_api_key)
     except ServiceError as error:
         return ServiceStatus("argilla", "failing", pid, url, str(error))
-    return ServiceStatus("argilla", "running", pid, url, f"signed in as {username}")
+    worker = argilla_service.worker_pid(paths)
+    jobs = f"its worker is pid {worker}" if worker else "its worker is not running: no webhooks"
+    return ServiceStatus("argilla", "running", pid, url, f"signed in as {username}; {jobs}")
 
 
 def _redis_status(settings: Settings, paths: StackPaths, state: StackState | None) -> ServiceStatus:

@@ -84,8 +84,14 @@ class Watcher:
             self._logged[(run, message)] = now
             log.error("run %s: %s", run, message)
 
-    def run_forever(self, interval: float, stop: threading.Event) -> None:
-        """Poll every ``interval`` seconds; while Argilla or Redis is away, back off up to MAX_BACKOFF_S."""
+    def run_forever(
+        self, interval: float, stop: threading.Event, wake: threading.Event | None = None
+    ) -> None:
+        """Poll every ``interval`` seconds, or as soon as ``wake`` is set (by a webhook hint or a stop).
+
+        While Argilla or Redis is away, the wait doubles up to MAX_BACKOFF_S.
+        """
+        wake = wake or stop
         log.info("watching every %.1f s", interval)
         reaped_at = 0.0
         wait = interval
@@ -102,5 +108,6 @@ class Watcher:
                 if wait != interval:
                     log.info("poll works again")
                 wait = interval
-            stop.wait(wait)
+            if wake.wait(wait) and wake is not stop:
+                wake.clear()
         log.info("watcher stopped")

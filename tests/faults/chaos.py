@@ -247,28 +247,29 @@ def two_watchers(session: FaultSession) -> None:
     session.services.kill("watcher.2")
 
 
-def restart_redis_mid_training(session: FaultSession) -> None:
+def _pause_training(session: FaultSession) -> None:
+    """Label the batch and hold its training job just before it learns."""
     session.arm("pause", "teach")
     session.label()
     session.wait_at("teach")
+
+
+def restart_redis_mid_training(session: FaultSession) -> None:
+    _pause_training(session)
     redis_service.stop(session.stack_paths())  # SIGTERM: Redis writes its append-only file and exits
     session.stack.up()
     session.release("teach")
 
 
 def restart_argilla_mid_training(session: FaultSession) -> None:
-    session.arm("pause", "teach")
-    session.label()
-    session.wait_at("teach")
+    _pause_training(session)
     argilla_service.stop(session.stack_paths())
     session.stack.up()
     session.release("teach")
 
 
 def argilla_away_30s(session: FaultSession) -> None:
-    session.arm("pause", "teach")
-    session.label()
-    session.wait_at("teach")
+    _pause_training(session)
     argilla_service.stop(session.stack_paths())
     session.release("teach")  # the job now fails to log the next batch, and rq retries it
     time.sleep(30)

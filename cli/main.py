@@ -10,7 +10,7 @@ from argilla._exceptions import ArgillaError
 from rich.console import Console
 from rich.markup import escape
 
-from cli import runs, services, stack
+from cli import export, runs, services, stack
 from cli.check import check
 from cli.demo import demo
 from common.connection import resolve_connection
@@ -34,6 +34,8 @@ app.command()(runs.resume)
 app.command()(runs.status)
 app.command()(runs.report)
 app.command(name="events")(runs.show_events)
+app.command()(export.export)
+app.command(name="export-model")(export.export_model)
 app.command()(check)
 app.command()(demo)
 

@@ -1,0 +1,263 @@
+"""A run's labelled records as a table: read from Argilla, written as CSV, Parquet or a `datasets` folder.
+
+One row per record someone answered: ``label`` is what the learner learned from it (the most common
+submitted answer, as the trainer reads it), ``annotator`` the Argilla usernames of everyone who
+submitted it (or, for a discarded record, discarded it), joined by commas, and ``answers`` each of
+their answers as ``user=label``, so disagreements stay visible. Records nobody answered yet are left out.
+"""
+
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass, fields
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+import argilla as rg
+
+from common.argilla_adapter import BATCH_METADATA, FIELD, QUESTION, ArgillaAdapter, pool_index
+from common.errors import UserError
+from common.outputs import staged_output
+from common.spec import RunSpec
+
+SUBMITTED = "submitted"
+DISCARDED = "discarded"
+
+
+class Format(StrEnum):
+    csv = "csv"
+    parquet = "parquet"
+    hf = "hf"
+
+
+def parse_format(value: str) -> Format:
+    try:
+        return Format(value)
+    except ValueError:
+        choices = ", ".join(item.value for item in Format)
+        raise UserError(f"unknown --format {value!r}; use one of {choices}") from None
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One annotator's response to a record."""
+
+    user: str
+    status: str
+    label: str | None
+
+
+@dataclass(frozen=True)
+class Suggested:
+    """The model's suggestion an annotator saw."""
+
+    label: str
+    score: float | None
+    agent: str | None
+
+
+@dataclass(frozen=True)
+class ExportRow:
+    """One labelled or discarded record; the field order is the column order."""
+
+    record_id: str
+    pool_index: int
+    text: str
+    label: str | None
+    status: str
+    annotator: str
+    answers: str
+    batch: int | None
+    suggested_label: str | None
+    suggestion_score: float | None
+    suggestion_agent: str | None
+
+
+COLUMNS = [field.name for field in fields(ExportRow)]
+
+
+def row_of(
+    record_id: str,
+    text: str,
+    batch: int | None,
+    answers: Sequence[Answer],
+    suggested: Suggested | None,
+) -> ExportRow | None:
+    """The row of one record, or None when nobody submitted or discarded it (yet)."""
+    submitted = [answer for answer in answers if answer.status == SUBMITTED and answer.label is not None]
+    discarded = [answer for answer in answers if answer.status == DISCARDED]
+    if not submitted and not discarded:
+        return None
+    counted = submitted or discarded
+    label = Counter(answer.label for answer in submitted).most_common(1)[0][0] if submitted else None
+    return ExportRow(
+        record_id=record_id,
+        pool_index=pool_index(record_id),
+        text=text,
+        label=label,
+        status=SUBMITTED if submitted else DISCARDED,
+        annotator=",".join(sorted({answer.user for answer in counted})),
+        answers="; ".join(
+            f"{answer.user}={answer.label or DISCARDED}" for answer in [*submitted, *discarded]
+        ),
+        batch=batch,
+        suggested_label=suggested.label if suggested else None,
+        suggestion_score=suggested.score if suggested else None,
+        suggestion_agent=suggested.agent if suggested else None,
+    )
+
+
+def _status(status: object) -> str:
+    return str(getattr(status, "value", status))
+
+
+def usernames(client: rg.Argilla) -> dict[str, str]:
+    """Argilla user ids (as strings) to usernames."""
+    return {str(user.id): str(user.username) for user in client.users}
+
+
+def _answers(record: rg.Record, names: dict[str, str]) -> list[Answer]:
+    # The raw responses: the SDK's own view drops those without values, as a discard can be.
+    found = []
+    for response in record._model.responses or []:
+        value = (response.values or {}).get(QUESTION) or {}
+        label = value.get("value")
+        user = str(response.user_id)
+        found.append(
+            Answer(
+                user=names.get(user, user),
+                status=_status(response.status),
+                label=None if label is None else str(label),
+            )
+        )
+    return found
+
+
+def _suggested(record: rg.Record) -> Suggested | None:
+    for suggestion in record.suggestions:
+        if suggestion.question_name == QUESTION and suggestion.value is not None:
+            score = suggestion.score
+            return Suggested(
+                label=str(suggestion.value),
+                score=float(score) if isinstance(score, int | float) else None,
+                agent=suggestion.agent,
+            )
+    return None
+
+
+def _batch(record: rg.Record) -> int | None:
+    value = record.metadata.get(BATCH_METADATA)
+    return None if value is None else int(value)
+
+
+def read_rows(
+    adapter: ArgillaAdapter, spec: RunSpec, on_record: Callable[[], None] | None = None
+) -> list[ExportRow]:
+    """The rows of every answered record of the run's dataset, by batch and pool index.
+
+    ``on_record`` is called once per record read (answered or not), for a progress display.
+    """
+    dataset = adapter.dataset(spec)
+    names = usernames(adapter.client)
+    rows = []
+    for record in dataset.records(with_responses=True, with_suggestions=True, with_metadata=True):
+        if on_record is not None:
+            on_record()
+        row = row_of(
+            str(record.id),
+            str(record.fields[FIELD]),
+            _batch(record),
+            _answers(record, names),
+            _suggested(record),
+        )
+        if row is not None:
+            rows.append(row)
+    return sorted(rows, key=lambda row: (row.batch if row.batch is not None else -1, row.pool_index))
+
+
+def columns(rows: Iterable[ExportRow]) -> dict[str, list[Any]]:
+    """The rows as one list per column, in column order."""
+    table: dict[str, list[Any]] = {name: [] for name in COLUMNS}
+    for row in rows:
+        for name, value in asdict(row).items():
+            table[name].append(value)
+    return table
+
+
+def write_rows(rows: Sequence[ExportRow], labels: Sequence[str], fmt: Format, path: Path) -> None:
+    """Write ``rows`` to ``path``, which does not exist yet (a file, or a folder for ``hf``)."""
+    if fmt == Format.hf:
+        _write_dataset(rows, labels, path)
+        return
+    import pandas as pd
+
+    frame = pd.DataFrame(columns(rows), columns=COLUMNS).astype(
+        {"pool_index": "int64", "batch": "Int64", "suggestion_score": "float64"}
+    )
+    if fmt == Format.csv:
+        frame.to_csv(path, index=False)
+    else:
+        frame.to_parquet(path, index=False)
+
+
+def _write_dataset(rows: Sequence[ExportRow], labels: Sequence[str], path: Path) -> None:
+    """A `datasets.Dataset` whose ``label`` is a ClassLabel of the run's labels, -1 for a discarded record."""
+    import datasets
+
+    table = columns(rows)
+    known = {label: position for position, label in enumerate(labels)}
+    unknown = sorted({label for label in table["label"] if label is not None and label not in known})
+    if unknown:
+        raise UserError(
+            f"records are labelled {', '.join(map(repr, unknown))}, not one of the run's labels "
+            f"{', '.join(labels)}; correct them in Argilla, or export as csv or parquet"
+        )
+    table["label"] = [-1 if label is None else known[label] for label in table["label"]]
+    text = datasets.Value("string")
+    features = datasets.Features(
+        {
+            "record_id": text,
+            "pool_index": datasets.Value("int64"),
+            "text": text,
+            "label": datasets.ClassLabel(names=list(labels)),
+            "status": text,
+            "annotator": text,
+            "answers": text,
+            "batch": datasets.Value("int64"),
+            "suggested_label": text,
+            "suggestion_score": datasets.Value("float64"),
+            "suggestion_agent": text,
+        }
+    )
+    datasets.disable_progress_bars()
+    datasets.Dataset.from_dict(table, features=features).save_to_disk(str(path))
+
+
+@dataclass(frozen=True)
+class ExportSummary:
+    path: Path
+    submitted: int
+    discarded: int
+    batches: list[int]
+
+
+def export_labels(
+    adapter: ArgillaAdapter,
+    spec: RunSpec,
+    fmt: Format,
+    out: Path,
+    force: bool = False,
+    on_record: Callable[[], None] | None = None,
+) -> ExportSummary:
+    """Write the run's labelled records to ``out`` in ``fmt``, atomically; refuse an existing ``out``
+    unless ``force``."""
+    with staged_output(out, force) as staged:
+        rows = read_rows(adapter, spec, on_record)
+        labels = spec.labels or sorted({row.label for row in rows if row.label is not None})
+        write_rows(rows, labels, fmt, staged)
+    return ExportSummary(
+        path=out,
+        submitted=sum(row.status == SUBMITTED for row in rows),
+        discarded=sum(row.status == DISCARDED for row in rows),
+        batches=sorted({row.batch for row in rows if row.batch is not None}),
+    )

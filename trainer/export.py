@@ -1,0 +1,239 @@
+"""A run's trained model as a folder that standard libraries load, without alloop.
+
+What each backend becomes:
+
+- ``embeddings``: a SetFit model, the frozen sentence encoder as its body and the logistic regression as
+  its head (``setfit.SetFitModel.from_pretrained(DIR)`` predicts label names; the body alone loads with
+  ``sentence_transformers.SentenceTransformer(DIR)``).
+- ``setfit``: the fine-tuned SetFit model, with the run's label names.
+- ``transformer``: the fine-tuned model and its tokenizer, with ``id2label``/``label2id`` set
+  (``transformers.pipeline("text-classification", model=DIR)``).
+- ``hybrid``: no library combines a sentence encoder with word n-grams, so the folder holds the encoder
+  (loads with sentence-transformers), the n-gram vectorizer and the logistic regression as plain
+  scikit-learn objects, and a README.md with the few lines that join them.
+
+Every folder also holds ``alloop.json``: run, batch, labels, backend, model version and test metrics.
+"""
+
+import copy
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import joblib
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+
+from common.checkpoints import INITIAL, CheckpointStore
+from common.errors import UserError
+from common.outputs import check_target, staged_output
+from common.runs import RunPaths
+from common.spec import Backend, RunSpec
+from trainer.context import corpus_of, model_version
+from trainer.learner import Learner
+
+INFO_FILE = "alloop.json"
+WORDS_FILE = "words_vectorizer.joblib"
+HEAD_FILE = "head_logistic_regression.joblib"
+
+
+@dataclass(frozen=True)
+class ExportedModel:
+    path: Path
+    run: str
+    batch: int
+    backend: str
+    model_version: str
+    labels: list[str]
+    loads_with: str
+
+
+def export_model(
+    home: Path, run: str, out: Path, batch: int | None = None, force: bool = False, device: str = "auto"
+) -> ExportedModel:
+    """Export checkpoint ``batch`` of ``run`` (default: the newest) to ``out``, atomically."""
+    check_target(out, force)
+    paths = RunPaths.of(home, run)
+    spec = _spec(paths, run)
+    store = CheckpointStore(paths.checkpoints)
+    chosen = _checkpoint(store, run, batch)
+    manifest = store.manifest(chosen)
+    learner = Learner.load(store.learner(chosen), corpus_of(spec), paths.cache, device)
+    info = {
+        "run": run,
+        "batch": chosen,
+        "labels": learner.label_names,
+        "backend": learner.backend_name,
+        "model": spec.model,
+        "model_version": model_version(spec, chosen, learner.backend_name),
+        "labelled": learner.labelled_count,
+        "metrics": {
+            key: manifest.metrics[key]
+            for key in ("accuracy", "macro_f1", "per_class_f1")
+            if key in manifest.metrics
+        },
+        "exported_at": datetime.now(UTC).isoformat(),
+    }
+    with staged_output(out, force) as staged:
+        loads_with = save_model(learner, staged)
+        info["loads_with"] = loads_with
+        (staged / INFO_FILE).write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
+    return ExportedModel(
+        path=out,
+        run=run,
+        batch=chosen,
+        backend=learner.backend_name,
+        model_version=str(info["model_version"]),
+        labels=learner.label_names,
+        loads_with=loads_with,
+    )
+
+
+def _spec(paths: RunPaths, run: str) -> RunSpec:
+    if not paths.spec.exists():
+        raise UserError(
+            f"no run named {run!r} here (no {paths.spec}); check the name with `alloop status`, "
+            "and ALLOOP_HOME is the one the run's workers use"
+        )
+    return RunSpec.model_validate_json(paths.spec.read_text(encoding="utf-8"))
+
+
+def _checkpoint(store: CheckpointStore, run: str, batch: int | None) -> int:
+    trained = store.batches()
+    if not trained:
+        raise UserError(f"run {run!r} has no trained model yet: label batch 0 and let a worker train")
+    if batch is None:
+        return trained[-1]
+    if batch == INITIAL or batch not in trained:
+        raise UserError(
+            f"run {run!r} has no checkpoint of batch {batch}; choose --batch from "
+            f"{_ranges(trained)} or leave it out for the newest"
+        )
+    return batch
+
+
+def _ranges(batches: list[int]) -> str:
+    return (
+        f"{batches[0]}-{batches[-1]}"
+        if batches == list(range(batches[0], batches[-1] + 1))
+        else (", ".join(map(str, batches)))
+    )
+
+
+def save_model(learner: Learner, folder: Path) -> str:
+    """Write the learner's model to ``folder`` (not yet there) in its backend's standard form; which
+    library loads it."""
+    kind = learner.backend.kind
+    classifier = learner.active.classifier
+    if classifier is None or not learner.state.initialized:
+        raise UserError(f"run {learner.spec.name!r} has no trained model in this checkpoint")
+    if kind == Backend.embeddings:
+        _save_embeddings(learner, folder)
+        return "setfit"
+    if kind == Backend.setfit:
+        model = classifier.model
+        model.labels = list(learner.label_names)
+        model.save_pretrained(str(folder))
+        return "setfit"
+    if kind == Backend.transformer:
+        _save_transformer(learner, folder)
+        return "transformers"
+    _save_hybrid(learner, folder)
+    return "sentence-transformers+scikit-learn"
+
+
+def plain_head(learner: Learner) -> LogisticRegression:
+    """The scikit-learn logistic regression inside the learner's classifier; its classes are label indices."""
+    head = getattr(learner.active.classifier.model, "model_", None)
+    if head is None:
+        raise UserError(
+            f"run {learner.spec.name!r}: this checkpoint's model has seen one label only, so it has no "
+            "classifier to export; export a later --batch"
+        )
+    if not isinstance(head, LogisticRegression):
+        raise TypeError(f"unexpected classifier head {type(head).__name__}")
+    return head
+
+
+def _save_embeddings(learner: Learner, folder: Path) -> None:
+    from setfit import SetFitModel
+
+    from trainer.backends.encoder import load_encoder
+
+    encoder = load_encoder(learner.backend.model, learner.backend.device)
+    model = SetFitModel(
+        model_body=encoder,
+        model_head=plain_head(learner),
+        normalize_embeddings=True,  # as the learner's embeddings are
+        labels=list(learner.label_names),
+    )
+    model.save_pretrained(str(folder))
+
+
+def _save_transformer(learner: Learner, folder: Path) -> None:
+    from trainer.backends.tokens import load_tokenizer
+
+    model: Any = learner.active.classifier.model
+    model = getattr(model, "_orig_mod", model)  # the module itself when torch.compile wrapped it
+    model.config.id2label = dict(enumerate(learner.label_names))
+    model.config.label2id = {label: index for index, label in enumerate(learner.label_names)}
+    model.save_pretrained(str(folder))
+    load_tokenizer(learner.backend.model).save_pretrained(str(folder))
+
+
+def _save_hybrid(learner: Learner, folder: Path) -> None:
+    from trainer.backends.encoder import load_encoder
+    from trainer.backends.hybrid import WORDS_WEIGHT
+    from trainer.backends.words import START
+
+    backend: Any = learner.backend
+    vectorizer: TfidfVectorizer = backend._vectorizer
+    head = plain_head(learner)
+    load_encoder(backend.model, backend.device).save(str(folder))
+    # The run's vectorizer lower-cases and puts START before each text through a function of alloop's,
+    # which its pickle would need; the exported one lower-cases by itself, and the caller adds START.
+    words = copy.deepcopy(vectorizer).set_params(preprocessor=None, lowercase=True)
+    joblib.dump(words, folder / WORDS_FILE)
+    joblib.dump(head, folder / HEAD_FILE)
+    (folder / "README.md").write_text(
+        HYBRID_README.format(
+            labels=json.dumps(learner.label_names),
+            start=START,
+            weight=WORDS_WEIGHT,
+            words=WORDS_FILE,
+            head=HEAD_FILE,
+        ),
+        encoding="utf-8",
+    )
+
+
+HYBRID_README = """\
+# An alloop `hybrid` model
+
+A sentence encoder (this folder, for sentence-transformers) joined with TF-IDF word n-grams
+(`{words}`), classified by a logistic regression (`{head}`); both files are plain scikit-learn
+objects, saved with joblib. No library loads this combination in one call; these lines do:
+
+```python
+import joblib, json, scipy.sparse as sp
+from sentence_transformers import SentenceTransformer
+
+folder = "."  # this folder
+labels = json.load(open(f"{{folder}}/alloop.json"))["labels"]  # {labels}
+encoder = SentenceTransformer(folder)
+words = joblib.load(f"{{folder}}/{words}")
+head = joblib.load(f"{{folder}}/{head}")
+
+def predict(texts):
+    dense = encoder.encode(texts, normalize_embeddings=True)
+    sparse = words.transform(["{start} " + text for text in texts])  # a start token before each text
+    features = sp.hstack([sp.csr_matrix(dense), {weight} * sparse], format="csr")
+    return [labels[int(i)] for i in head.predict(features)]
+```
+
+`head.predict_proba(features)` gives probabilities for the classes in `head.classes_` (indices into
+`labels`; a class no label taught is missing). Load the joblib files only from a source you trust:
+they are pickles.
+"""

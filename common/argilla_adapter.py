@@ -2,12 +2,13 @@
 
 import warnings
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TypeVar
 
 import argilla as rg
-from argilla._exceptions import ArgillaCredentialsError, UnauthorizedError
+from argilla._exceptions import ArgillaCredentialsError, NotFoundError, UnauthorizedError
 
 from common.connection import Connection, ServiceError
 from common.errors import API_KEY_FIX, UserError
@@ -110,11 +111,26 @@ class ArgillaAdapter:
     def dataset(self, spec: RunSpec) -> rg.Dataset:
         found = self.find_dataset(spec)
         if found is None:
-            raise UserError(
-                f"Argilla has no dataset {spec.dataset_name!r} in workspace {spec.workspace!r}; "
-                f"was it deleted? Start the run again with `alloop init`"
-            )
+            raise self._no_dataset(spec)
         return found
+
+    @staticmethod
+    def _no_dataset(spec: RunSpec) -> UserError:
+        return UserError(
+            f"Argilla has no dataset {spec.dataset_name!r} in workspace {spec.workspace!r} (deleted?); "
+            f"`alloop stop --run {spec.name}` ends the run, `alloop init --replace` starts it again"
+        )
+
+    @contextmanager
+    def _dataset_calls(self, spec: RunSpec) -> Iterator[None]:
+        """Turn Argilla's 404 for a dataset deleted since it was found into the message that says so."""
+        try:
+            yield
+        except NotFoundError:
+            self._datasets.pop((spec.workspace, spec.dataset_name), None)
+            if self.find_dataset(spec) is None:
+                raise self._no_dataset(spec) from None
+            raise
 
     def log_batch(
         self,
@@ -142,13 +158,22 @@ class ArgillaAdapter:
                     suggestions=suggested,
                 )
             )
-        self.dataset(spec).records.log(records, batch_size=max(len(records), 1))
+        with self._dataset_calls(spec):
+            self.dataset(spec).records.log(records, batch_size=max(len(records), 1))
 
     def batch_records(self, spec: RunSpec, batch: int) -> list[BatchRecord]:
         """The records of batch ``batch`` with their status and the label the annotators gave."""
         query = rg.Query(filter=rg.Filter([(f"metadata.{BATCH_METADATA}", "==", batch)]))
-        found = self.dataset(spec).records(query=query, with_suggestions=False, with_responses=True)
-        return [self._batch_record(record) for record in found]
+        with self._dataset_calls(spec):
+            dataset = self.dataset(spec)
+            # The SDK answers a deleted dataset's records with none and a warning: tell that apart.
+            found = self._quiet(
+                lambda: list(dataset.records(query=query, with_suggestions=False, with_responses=True))
+            )
+            if not found and not self.client.api.datasets.exists(dataset.id):
+                self._datasets.pop((spec.workspace, spec.dataset_name), None)
+                raise self._no_dataset(spec)
+            return [self._batch_record(record) for record in found]
 
     @staticmethod
     def _batch_record(record: rg.Record) -> BatchRecord:

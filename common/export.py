@@ -6,8 +6,9 @@ submitted it (or, for a discarded record, discarded it), joined by commas, and `
 their answers as ``user=label``, so disagreements stay visible. Records nobody answered yet are left out.
 """
 
+import warnings
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, fields
 from enum import StrEnum
 from pathlib import Path
@@ -32,7 +33,7 @@ class Format(StrEnum):
 
 def parse_format(value: str) -> Format:
     try:
-        return Format(value)
+        return Format(value.lower())
     except ValueError:
         choices = ", ".join(item.value for item in Format)
         raise UserError(f"unknown --format {value!r}; use one of {choices}") from None
@@ -160,9 +161,10 @@ def read_rows(
     dataset = adapter.dataset(spec)
     names = usernames(adapter.client)
     rows = []
-    for record in dataset.records(with_responses=True, with_suggestions=True, with_metadata=True):
-        if on_record is not None:
-            on_record()
+    with warnings.catch_warnings():  # the SDK warns of each discard without values it reads
+        warnings.simplefilter("ignore")
+        records = list(_with_progress(dataset.records(with_responses=True, with_suggestions=True), on_record))
+    for record in records:
         row = row_of(
             str(record.id),
             str(record.fields[FIELD]),
@@ -173,6 +175,13 @@ def read_rows(
         if row is not None:
             rows.append(row)
     return sorted(rows, key=lambda row: (row.batch if row.batch is not None else -1, row.pool_index))
+
+
+def _with_progress(records: Iterable[rg.Record], on_record: Callable[[], None] | None) -> Iterator[rg.Record]:
+    for record in records:
+        if on_record is not None:
+            on_record()
+        yield record
 
 
 def columns(rows: Iterable[ExportRow]) -> dict[str, list[Any]]:

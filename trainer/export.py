@@ -76,6 +76,9 @@ def export_model(
         },
         "exported_at": datetime.now(UTC).isoformat(),
     }
+    max_length = getattr(learner.backend, "max_length", None)
+    if max_length is not None:  # the tokens per text a fine-tuned transformer learned from
+        info["max_length"] = max_length
     with staged_output(out, force) as staged:
         loads_with = save_model(learner, staged)
         info["loads_with"] = loads_with
@@ -213,8 +216,9 @@ HYBRID_README = """\
 # An alloop `hybrid` model
 
 A sentence encoder (this folder, for sentence-transformers) joined with TF-IDF word n-grams
-(`{words}`), classified by a logistic regression (`{head}`); both files are plain scikit-learn
-objects, saved with joblib. No library loads this combination in one call; these lines do:
+(`{words}`), classified by a logistic regression (`{head}`).
+Both files are plain scikit-learn objects, saved with joblib. No library loads this combination in
+one call; these lines do:
 
 ```python
 import joblib, json, scipy.sparse as sp

@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Any
 
 import joblib
-from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
 from common.checkpoints import INITIAL, CheckpointStore
@@ -118,11 +117,9 @@ def _checkpoint(store: CheckpointStore, run: str, batch: int | None) -> int:
 
 
 def _ranges(batches: list[int]) -> str:
-    return (
-        f"{batches[0]}-{batches[-1]}"
-        if batches == list(range(batches[0], batches[-1] + 1))
-        else (", ".join(map(str, batches)))
-    )
+    if batches == list(range(batches[0], batches[-1] + 1)):
+        return f"{batches[0]}-{batches[-1]}"
+    return ", ".join(map(str, batches))
 
 
 def save_model(learner: Learner, folder: Path) -> str:
@@ -189,10 +186,10 @@ def _save_transformer(learner: Learner, folder: Path) -> None:
 def _save_hybrid(learner: Learner, folder: Path) -> None:
     from trainer.backends.encoder import load_encoder
     from trainer.backends.hybrid import WORDS_WEIGHT
-    from trainer.backends.words import START
+    from trainer.backends.words import START, run_vectorizer
 
-    backend: Any = learner.backend
-    vectorizer: TfidfVectorizer = backend._vectorizer
+    backend = learner.backend
+    vectorizer = run_vectorizer(backend.run_dir, learner.corpus.train_texts)  # the run's, kept in its folder
     head = plain_head(learner)
     load_encoder(backend.model, backend.device).save(str(folder))
     # The run's vectorizer lower-cases and puts START before each text through a function of alloop's,

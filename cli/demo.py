@@ -117,6 +117,10 @@ def _start(settings: Settings, connection: Connection, spec: RunSpec, *, fresh: 
         forget_run(settings, connection, registry.get(RUN).spec)
     with console.status(f"Creating run {RUN} on {spec.dataset.path} (the first time computes embeddings)…"):
         start_run(settings, connection, spec)
+    from trainer.context import corpus_of
+
+    for note in corpus_of(spec).notes:  # read once already, by start_run
+        console.print(f"note: {note}", highlight=False, markup=False)
 
 
 def _spawn_service(settings: Settings, command: list[str]) -> int:

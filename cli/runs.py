@@ -98,7 +98,7 @@ def init(
     with console.status(f"Creating run {spec.name}: reading data, preparing the model, logging batch 0…"):
         pool = start_run(settings, connection, spec)
     for note in corpus.notes:
-        console.print(f"note: {note}", highlight=False)
+        console.print(f"note: {note}", highlight=False, markup=False)
     console.print(
         f"run [bold]{spec.name}[/] created: {pool} texts to choose from; batch 0 is in Argilla dataset "
         f"[bold]{spec.dataset_name}[/] (workspace {spec.workspace}) at {connection.argilla_api_url}"

@@ -236,7 +236,10 @@ class Training:
         self, batch: int, learner: Learner, indices: list[int], version: str, serving: PoolScores | None
     ) -> None:
         texts = corpus_of(self.spec).train_texts
-        suggestions = learner.suggest(indices, serving.proba if serving else None)
+        # Batch 0 comes before any label: nothing to suggest yet.
+        suggestions = (
+            learner.suggest(indices, serving.proba if serving else None) if learner.labelled_count else None
+        )
         self.argilla.log_batch(
             self.spec, batch, indices, [texts[i] for i in indices], suggestions, agent=version
         )

@@ -99,6 +99,9 @@ def resume_run(settings: Settings, connection: Connection, name: str) -> int:
     if latest is not None and latest >= run.batch:
         # Stopped by its criterion: the batch it chose next was never logged.
         Training(settings, connection, client, run).log_next(latest)
+    elif latest == run.batch - 1 and not ArgillaAdapter(connection).batch_records(run.spec, run.batch):
+        # Every record of the current batch was deleted in Argilla: log it again, as chosen.
+        Training(settings, connection, client, run).log_next(latest)
     registry.set_state(name, RunState.active)
     _clear_failed_job(connection, name, registry.get(name).batch)
     batch = registry.get(name).batch

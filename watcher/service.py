@@ -57,6 +57,12 @@ class Watcher:
         if run.batch < 0:
             return None
         batch = progress(self.argilla.batch_records(run.spec, run.batch))
+        if batch.total == 0:  # logging writes the records before it moves the run to the batch
+            self._log_once(
+                run.name,
+                f"batch {run.batch} has no records in Argilla (deleted by hand?); "
+                f"`alloop resume --run {run.name}` logs it again",
+            )
         if not batch.done:
             return None
         job = enqueue_training(self.queue, run.name, run.batch)

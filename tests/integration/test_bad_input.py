@@ -413,6 +413,28 @@ def test_records_deleted_in_argilla_are_left_out_and_the_run_goes_on(
     assert {int(str(record.id).removeprefix("pool-")) for record in doomed} <= ignored
 
 
+def test_a_batch_deleted_whole_is_named_by_the_watcher_and_logged_again_by_resume(
+    run: str,
+    env: dict[str, str],
+    services: Services,
+    redis_client: redis.Redis,
+    client: rg.Argilla,
+) -> None:
+    batch = current_batch(redis_client)
+    chosen = sorted(str(record.id) for record in batch_records(client, batch))
+    dataset(client).records.delete(batch_records(client, batch))
+    expected = (
+        f"run {RUN}: batch {batch} has no records in Argilla (deleted by hand?); "
+        f"`alloop resume --run {RUN}` logs it again"
+    )
+    wait_for_log(services.logs / "watcher.log", expected)
+    alloop(env, "resume", "--run", RUN)
+    assert sorted(str(record.id) for record in batch_records(client, batch)) == chosen
+    assert all(record.suggestions for record in batch_records(client, batch))
+    alloop(env, "simulate", "--run", RUN, "--batches", "1", "--timeout", "300")
+    assert wait_for_model(redis_client, batch).batch == batch
+
+
 def test_a_file_where_the_checkpoints_folder_was_fails_the_job_until_it_is_moved(
     run: str, env: dict[str, str], stack: LocalStack, redis_client: redis.Redis
 ) -> None:

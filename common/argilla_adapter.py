@@ -32,7 +32,8 @@ def record_id(index: int) -> str:
     return f"{RECORD_PREFIX}{index}"
 
 
-def _status(status: object) -> str:
+def status_name(status: object) -> str:
+    """A record's or response's status as its plain name (the SDK gives enums or strings)."""
     return str(getattr(status, "value", status))
 
 
@@ -182,13 +183,13 @@ class ArgillaAdapter:
         submitted = [
             str(response.values[QUESTION]["value"])
             for response in responses
-            if _status(response.status) == "submitted" and (response.values or {}).get(QUESTION)
+            if status_name(response.status) == "submitted" and (response.values or {}).get(QUESTION)
         ]
-        discarded = any(_status(response.status) == "discarded" for response in responses)
+        discarded = any(status_name(response.status) == "discarded" for response in responses)
         label = Counter(submitted).most_common(1)[0][0] if submitted else None
         return BatchRecord(
             index=pool_index(str(record.id)),
-            completed=_status(record.status) == "completed",
+            completed=status_name(record.status) == "completed",
             discarded=discarded and label is None,
             label=label,
         )

@@ -16,7 +16,14 @@ from typing import Any
 
 import argilla as rg
 
-from common.argilla_adapter import BATCH_METADATA, FIELD, QUESTION, ArgillaAdapter, pool_index
+from common.argilla_adapter import (
+    BATCH_METADATA,
+    FIELD,
+    QUESTION,
+    ArgillaAdapter,
+    pool_index,
+    status_name,
+)
 from common.errors import UserError
 from common.outputs import staged_output
 from common.spec import RunSpec
@@ -108,10 +115,6 @@ def row_of(
     )
 
 
-def _status(status: object) -> str:
-    return str(getattr(status, "value", status))
-
-
 def usernames(client: rg.Argilla) -> dict[str, str]:
     """Argilla user ids (as strings) to usernames."""
     return {str(user.id): str(user.username) for user in client.users}
@@ -127,7 +130,7 @@ def _answers(record: rg.Record, names: dict[str, str]) -> list[Answer]:
         found.append(
             Answer(
                 user=names.get(user, user),
-                status=_status(response.status),
+                status=status_name(response.status),
                 label=None if label is None else str(label),
             )
         )

@@ -7,13 +7,17 @@ takes the scheduler over at its next maintenance.
 """
 
 import logging
+import time
 
 import redis
 from rq import Queue, Worker
+from rq.exceptions import NoSuchJobError
 from rq.executions import Execution
+from rq.job import JobStatus
 from rq.scheduler import SCHEDULER_KEY_TEMPLATE, RQScheduler
 
 from common.processes import dead_on_this_host, take_back
+from common.queues import fetch_job
 
 log = logging.getLogger("alloop.watcher")
 
@@ -68,3 +72,48 @@ def _worker_alive(name: str, connection: redis.Redis) -> bool:
     if worker is None or connection.hexists(key, "death"):
         return False
     return not dead_on_this_host(worker.hostname, worker.pid)
+
+
+LOST_AFTER_S = 5.0
+"""A queued job that no queue holds for this long was handed to a dead worker's connection."""
+
+
+class LostJobs:
+    """Training jobs marked queued that no queue holds any more.
+
+    A worker blocked on several queues takes a job with BLPOP; if it was SIGKILLed an instant before,
+    Redis may hand the job to its closing connection, and the job is in no list at all. Such a job
+    is put back in its queue once it has been missing for LOST_AFTER_S (a live worker marks a job it
+    took as started within milliseconds).
+    """
+
+    def __init__(self, after_s: float = LOST_AFTER_S) -> None:
+        self.after_s = after_s
+        self.missing_since: dict[str, float] = {}
+
+    def rescue(self, queue: Queue, job_id: str) -> bool:
+        """Put ``job_id`` back in ``queue`` if it is lost; True when it was."""
+        if not self._lost(queue, job_id):
+            self.missing_since.pop(job_id, None)
+            return False
+        first = self.missing_since.get(job_id)
+        if first is None:  # seen missing twice, after_s apart, before it counts as lost
+            self.missing_since[job_id] = time.monotonic()
+            return False
+        if time.monotonic() - first < self.after_s:
+            return False
+        queue.push_job_id(job_id)
+        del self.missing_since[job_id]
+        log.warning("job %s was queued but in no queue (its worker died taking it); queued again", job_id)
+        return True
+
+    @staticmethod
+    def _lost(queue: Queue, job_id: str) -> bool:
+        try:
+            status = fetch_job(job_id, queue.connection).get_status()
+        except NoSuchJobError:
+            return False
+        if status != JobStatus.QUEUED:
+            return False
+        held = queue.connection.lpos(queue.key, job_id) is not None
+        return not held and queue.connection.lpos(queue.intermediate_queue_key, job_id) is None

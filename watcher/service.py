@@ -7,14 +7,14 @@ import time
 import httpx
 import redis
 
-from common import events
+from common import events, keys
 from common.argilla_adapter import ArgillaAdapter
 from common.errors import describe
 from common.queues import all_queues, train_queue
 from common.runs import Run, RunRegistry
 from watcher.decide import progress
 from watcher.enqueue import enqueue_training
-from watcher.reaper import reap
+from watcher.reaper import LostJobs, reap
 
 log = logging.getLogger("alloop.watcher")
 
@@ -37,6 +37,7 @@ class Watcher:
         self.registry = RunRegistry(connection)
         self.queue = train_queue(connection)
         self._logged: dict[tuple[str, str], float] = {}
+        self.lost = LostJobs()
 
     def poll(self) -> list[str]:
         """Check the current batch of each active run once; the ids of the jobs enqueued."""
@@ -66,7 +67,8 @@ class Watcher:
         if not batch.done:
             return None
         job = enqueue_training(self.queue, run.name, run.batch)
-        if job is None:
+        if job is None:  # queued, running or done already; or lost by a worker that died taking it
+            self.lost.rescue(self.queue, keys.train_job_id(run.name, run.batch))
             return None
         log.info(
             "run %s: batch %d done (%d submitted, %d discarded); queued %s",

@@ -1,15 +1,13 @@
 """The fault suite's own local stack: its faults restart Redis and Argilla, which no other test may see."""
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from tests.faults.chaos import RUN, FaultSession
+from tests.support.data import small_trec
 from tests.support.services import alloop
 from tests.support.stack import LocalStack
-
-TREC = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "trec6"
 
 
 @pytest.fixture(scope="module")
@@ -21,7 +19,9 @@ def session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FaultSession]:
         stack, env, tmp_path_factory.mktemp("faults-logs"), tmp_path_factory.mktemp("fault-files")
     )
     try:
-        alloop(env, "init", "--name", RUN, "--dataset", str(TREC), "--batch-size", "20", "--workspace", RUN)
+        # 1,500 questions: enough for a soak's batches of 20, and quick to embed.
+        data = small_trec(tmp_path_factory.mktemp("trec"), train=1500, test=300)
+        alloop(env, "init", "--name", RUN, "--dataset", str(data), "--batch-size", "20", "--workspace", RUN)
         session.start()
         yield session
     finally:

@@ -23,6 +23,7 @@ import argilla as rg
 import pytest
 import redis
 from argilla._exceptions import UnprocessableEntityError
+from rq import Worker
 
 from common import events
 from common.checkpoints import CheckpointStore
@@ -464,11 +465,12 @@ def test_a_worker_with_a_wrong_api_key_publishes_job_failed(
 ) -> None:
     ghost = RunSpec.model_validate({"name": "ghost", "dataset": {"path": "-"}, "workspace": WORKSPACE})
     registry = RunRegistry(redis_client)
+    killed = {worker.name for worker in Worker.all(queue=train_queue(redis_client))}
     services.kill("worker")  # the only worker now is the one with the wrong key
-    # Until Redis drops the killed worker's blocked BLMOVE, a job pushed now would be handed to it
-    # (and sit in rq's intermediate queue until rq's maintenance, a minute or more later).
+    # Until Redis drops the killed worker's blocked BLPOP, a job pushed now could be handed to it
+    # (the watcher queues such a job again, but this run is not the watcher's to look after).
     deadline = time.monotonic() + 30
-    while any(client.get("cmd") == "blmove" for client in redis_client.client_list()):
+    while any(client.get("name") in killed for client in redis_client.client_list()):
         assert time.monotonic() < deadline, "Redis kept the killed worker's connection"
         time.sleep(0.05)
     try:

@@ -11,19 +11,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-TREC = ROOT.parent / "shared" / "data" / "trec6"
 
 pytestmark = pytest.mark.timeout(600)
-
-
-@pytest.fixture(scope="module")
-def small_trec(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A TREC folder with the first 300 training and 100 test questions."""
-    folder = tmp_path_factory.mktemp("trec-small")
-    for name, lines in (("train_5500.label", 300), ("TREC_10.label", 100)):
-        text = (TREC / name).read_text(encoding="latin-1").splitlines(keepends=True)[:lines]
-        (folder / name).write_text("".join(text), encoding="latin-1")
-    return folder
 
 
 def bench(*args: str) -> None:

@@ -1,6 +1,5 @@
 """A run whose data file changes under it stops with one clear message instead of learning wrong texts."""
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -8,11 +7,11 @@ import redis
 
 from common import events
 from common.queues import train_queue
+from tests.support.data import small_trec
 from tests.support.services import alloop
 from tests.support.stack import LocalStack
 from watcher.enqueue import enqueue_training
 
-TREC = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "trec6"
 RUN = "changed-data"
 
 
@@ -20,8 +19,7 @@ def test_a_job_refuses_a_dataset_changed_since_the_run_started(
     stack: LocalStack, connection: dict[str, str], tmp_path: Path
 ) -> None:
     env = {**stack.env, **connection}
-    data = tmp_path / "trec6"
-    shutil.copytree(TREC, data)
+    data = small_trec(tmp_path / "trec6")
     alloop(env, "init", "--name", RUN, "--dataset", str(data), "--workspace", RUN, "--batch-size", "10")
     alloop(env, "simulate", "--run", RUN, "--batches", "1", "--timeout", "60")
     train = data / "train_5500.label"

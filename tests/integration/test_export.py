@@ -23,7 +23,6 @@ from simulator.annotator import USERNAME as SIMULATOR
 from tests.support.services import Services, alloop
 from tests.support.stack import LocalStack, alloop_executable
 
-TREC = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "trec6"
 RUN = "export"
 BATCH = 10
 
@@ -50,8 +49,8 @@ def redis_client(connection: dict[str, str]) -> redis.Redis:
 
 
 @pytest.fixture(scope="module")
-def trec() -> Corpus:
-    return read_corpus(DatasetSource(path=str(TREC)))
+def trec(small_trec: Path) -> Corpus:
+    return read_corpus(DatasetSource(path=str(small_trec)))
 
 
 def wait_for_model(client: redis.Redis, batch: int, timeout: float = 300) -> None:
@@ -71,10 +70,13 @@ def dataset(client: rg.Argilla) -> rg.Dataset:
 
 
 @pytest.fixture(scope="module")
-def labelled(env: dict[str, str], services: Services, redis_client: redis.Redis, client: rg.Argilla) -> str:
+def labelled(
+    env: dict[str, str], services: Services, redis_client: redis.Redis, client: rg.Argilla, small_trec: Path
+) -> str:
     """Batches 0 and 1 answered by the simulator, one record of batch 1 discarded by the owner first;
     the pool index of that record."""
-    alloop(env, "init", "--name", RUN, "--dataset", str(TREC), "--batch-size", str(BATCH), "--workspace", RUN)
+    dataset_flags = ["--dataset", str(small_trec), "--batch-size", str(BATCH), "--workspace", RUN]
+    alloop(env, "init", "--name", RUN, *dataset_flags)
     alloop(env, "simulate", "--run", RUN, "--batches", "1", "--timeout", "300")
     wait_for_model(redis_client, 0)
     query = rg.Query(filter=rg.Filter([("metadata.batch_id", "==", 1)]))

@@ -148,14 +148,21 @@ def test_report_writes_a_png_and_csv(three_batches: None, env: dict[str, str], s
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def status_of_run(env: dict[str, str]) -> dict[str, object]:
+    """This module's run in `alloop status --json` (other modules' runs share the stack)."""
+    runs = json.loads(alloop(env, "status", "--json").stdout)["runs"]
+    [found] = [run for run in runs if run["run"] == RUN]
+    return dict(found)
+
+
 def test_stop_and_resume_keep_the_labels(
     three_batches: None, env: dict[str, str], services: Services, redis_client: redis.Redis
 ) -> None:
-    batch = json.loads(alloop(env, "status", "--json").stdout)["runs"][0]["batch"]
+    batch = status_of_run(env)["batch"]
     alloop(env, "stop", "--run", RUN)
-    assert json.loads(alloop(env, "status", "--json").stdout)["runs"][0]["state"] == "stopped"
+    assert status_of_run(env)["state"] == "stopped"
     alloop(env, "resume", "--run", RUN)
-    assert json.loads(alloop(env, "status", "--json").stdout)["runs"][0]["state"] == "active"
+    assert status_of_run(env)["state"] == "active"
     alloop(env, "simulate", "--run", RUN, "--batches", "1", "--timeout", "300")
     assert wait_for_model(redis_client, batch).batch == batch
     kinds = [(e.type, getattr(e, "reason", None)) for _, e in events.read(redis_client, RUN)]

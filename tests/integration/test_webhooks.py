@@ -17,7 +17,6 @@ from common import events
 from tests.support.services import Services, alloop
 from tests.support.stack import LocalStack
 
-TREC = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "trec6"
 RUN = "hinted"
 
 pytestmark = pytest.mark.timeout(600)
@@ -31,10 +30,10 @@ def wait_for_line(log: Path, text: str, timeout: float = 120) -> None:
 
 
 def test_a_webhook_makes_the_watcher_see_a_finished_batch_before_its_next_poll(
-    stack: LocalStack, connection: dict[str, str], client: rg.Argilla, tmp_path: Path
+    stack: LocalStack, connection: dict[str, str], client: rg.Argilla, tmp_path: Path, small_trec: Path
 ) -> None:
     env = {**stack.env, **connection}
-    alloop(env, "init", "--name", RUN, "--dataset", str(TREC), "--batch-size", "5", "--workspace", RUN)
+    alloop(env, "init", "--name", RUN, "--dataset", str(small_trec), "--batch-size", "5", "--workspace", RUN)
     services = Services(env, tmp_path)
     services.start("watcher", "--interval", "3600", "--webhook-port", "0")
     try:

@@ -20,7 +20,7 @@ from rq.scheduler import SCHEDULER_KEY_TEMPLATE, RQScheduler
 from common.queues import SERIALIZER, fetch_job, train_queue
 from trainer.lease import LeaseNotAcquired, lease
 from watcher.enqueue import enqueue_training
-from watcher.reaper import reap
+from watcher.reaper import LostJobs, reap
 
 
 @pytest.fixture
@@ -130,3 +130,23 @@ def test_jobs_are_stored_as_json_and_a_pickled_job_is_refused(redis: fakeredis.F
     redis.hset(job.key, "data", zlib.compress(pickle.dumps(("os.system", None, ("true",), {}))))
     with pytest.raises(DeserializationError):
         fetch_job(job.id, redis).func_name  # noqa: B018
+
+
+def test_a_queued_job_that_no_queue_holds_is_queued_again(redis: fakeredis.FakeRedis) -> None:
+    queue = train_queue(redis)
+    job = enqueue_training(queue, "r1", 0)
+    assert job is not None
+    lost = LostJobs(after_s=0)
+    assert not lost.rescue(queue, job.id)  # in its queue: nothing to do
+    redis.lpop(queue.key)  # what BLPOP does for a worker whose connection is closing
+    assert not lost.rescue(queue, job.id)  # missing once: a live worker may be just taking it
+    assert lost.rescue(queue, job.id)
+    assert queue.job_ids == [job.id]
+
+
+def test_a_job_a_worker_took_is_not_rescued(redis: fakeredis.FakeRedis) -> None:
+    _worker, job_id = started_by_worker(redis)
+    lost = LostJobs(after_s=0)
+    assert not lost.rescue(train_queue(redis), job_id)
+    assert not lost.rescue(train_queue(redis), job_id)
+    assert train_queue(redis).job_ids == []

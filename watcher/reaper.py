@@ -79,12 +79,12 @@ LOST_AFTER_S = 5.0
 
 
 class LostJobs:
-    """Training jobs marked queued that no queue holds any more.
+    """Training jobs marked queued that their queue no longer holds.
 
-    A worker blocked on several queues takes a job with BLPOP; if it was SIGKILLed an instant before,
-    Redis may hand the job to its closing connection, and the job is in no list at all. Such a job
-    is put back in its queue once it has been missing for LOST_AFTER_S (a live worker marks a job it
-    took as started within milliseconds).
+    A worker SIGKILLed an instant before Redis hands it a job leaves that job taken but never
+    started: in no list at all (BLPOP, a worker on several queues) or in rq's intermediate list
+    (BLMOVE, a worker on one). Such a job is put back in its queue once it has been seen missing
+    twice, LOST_AFTER_S apart (a live worker marks a job it took as started within milliseconds).
     """
 
     def __init__(self, after_s: float = LOST_AFTER_S) -> None:
@@ -102,7 +102,10 @@ class LostJobs:
             return False
         if time.monotonic() - first < self.after_s:
             return False
-        queue.push_job_id(job_id)
+        with queue.connection.pipeline(transaction=True) as pipe:
+            pipe.lrem(queue.intermediate_queue_key, 0, job_id)
+            queue.push_job_id(job_id, pipeline=pipe)
+            pipe.execute()
         del self.missing_since[job_id]
         log.warning("job %s was queued but in no queue (its worker died taking it); queued again", job_id)
         return True
@@ -113,7 +116,6 @@ class LostJobs:
             status = fetch_job(job_id, queue.connection).get_status()
         except NoSuchJobError:
             return False
-        if status != JobStatus.QUEUED:
-            return False
-        held = queue.connection.lpos(queue.key, job_id) is not None
-        return not held and queue.connection.lpos(queue.intermediate_queue_key, job_id) is None
+        # Still queued but out of the queue: taken and never started. A worker on one queue takes
+        # with BLMOVE into rq's intermediate list, whose own cleanup would wait a minute or more.
+        return status == JobStatus.QUEUED and queue.connection.lpos(queue.key, job_id) is None

@@ -150,3 +150,15 @@ def test_a_job_a_worker_took_is_not_rescued(redis: fakeredis.FakeRedis) -> None:
     assert not lost.rescue(train_queue(redis), job_id)
     assert not lost.rescue(train_queue(redis), job_id)
     assert train_queue(redis).job_ids == []
+
+
+def test_a_job_left_in_the_intermediate_list_is_queued_again(redis: fakeredis.FakeRedis) -> None:
+    queue = train_queue(redis)
+    job = enqueue_training(queue, "r1", 0)
+    assert job is not None
+    redis.lmove(queue.key, queue.intermediate_queue_key)  # BLMOVE of a worker on one queue, then killed
+    lost = LostJobs(after_s=0)
+    assert not lost.rescue(queue, job.id)
+    assert lost.rescue(queue, job.id)
+    assert queue.job_ids == [job.id]
+    assert redis.lrange(queue.intermediate_queue_key, 0, -1) == []

@@ -26,6 +26,8 @@ from tests.support.stack import LocalStack
 
 ROOT = Path(__file__).resolve().parents[2]
 RUN = "faults"
+BATCH = 20
+DEFAULT_FAULTS = 20
 WAIT_S = 300.0
 """How long a batch may take to be learned after its fault: long enough never to cut a recovery short."""
 
@@ -289,6 +291,11 @@ FAULTS: dict[str, Fault] = {
     "restart Argilla mid-training": restart_argilla_mid_training,
     "Argilla away 30 s": argilla_away_30s,
 }
+
+
+def fault_count() -> int:
+    """How many faults to inject: ALLOOP_FAULTS (`make soak` sets it), else DEFAULT_FAULTS."""
+    return int(os.environ.get("ALLOOP_FAULTS", DEFAULT_FAULTS))
 
 
 def schedule(count: int) -> list[str]:

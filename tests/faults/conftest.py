@@ -4,7 +4,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.faults.chaos import RUN, FaultSession
+from tests.faults.chaos import BATCH, RUN, FaultSession, fault_count
 from tests.support.data import small_trec
 from tests.support.services import alloop
 from tests.support.stack import LocalStack
@@ -19,9 +19,11 @@ def session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FaultSession]:
         stack, env, tmp_path_factory.mktemp("faults-logs"), tmp_path_factory.mktemp("fault-files")
     )
     try:
-        # 1,500 questions: enough for a soak's batches of 20, and quick to embed.
-        data = small_trec(tmp_path_factory.mktemp("trec"), train=1500, test=300)
-        alloop(env, "init", "--name", RUN, "--dataset", str(data), "--batch-size", "20", "--workspace", RUN)
+        # Enough questions for one batch of 20 per fault, and few enough to embed quickly. No stopping
+        # criterion: the run must go on for every fault.
+        data = small_trec(tmp_path_factory.mktemp("trec"), train=max(1500, BATCH * (fault_count() + 10)))
+        flags = ["--dataset", str(data), "--stopping", "none", "--batch-size", str(BATCH), "--workspace", RUN]
+        alloop(env, "init", "--name", RUN, *flags)
         session.start()
         yield session
     finally:

@@ -3,22 +3,18 @@
 `make test` injects ALLOOP_FAULTS faults (default below); `make soak` injects more and prints the count.
 """
 
-import os
-
 import pytest
 
-from tests.faults.chaos import FAULTS, FaultSession, schedule
+from tests.faults.chaos import FAULTS, FaultSession, fault_count, schedule
 from tests.faults.invariants import violations
 
 pytestmark = pytest.mark.timeout(3600)
-
-DEFAULT_FAULTS = 20
 
 
 def test_no_label_is_lost_and_no_batch_skipped_under_faults(
     session: FaultSession, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    count = int(os.environ.get("ALLOOP_FAULTS", DEFAULT_FAULTS))
+    count = fault_count()
     for name in schedule(count):
         outcome = session.inject(name, FAULTS[name])
         with capsys.disabled():

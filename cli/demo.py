@@ -152,7 +152,7 @@ def _simulate(settings: Settings, connection: Connection, iterations: int) -> No
         "next batch by",
         title=f"run {RUN}: the simulated annotator labels",
     )
-    after = "$"
+    after = events.last_id(client, RUN)
     last = None
     with console.status("labelling batch 0…") as status:
         annotator.run(1)

@@ -183,3 +183,16 @@ def read(
     for _stream, entries in replies or []:
         for entry_id, fields in entries:
             yield (entry_id.decode() if isinstance(entry_id, bytes) else entry_id), decode(fields)
+
+
+def last_id(connection: redis.Redis, run: str | None = None) -> str:
+    """The id of the newest event (``"0"`` for none): read after it to see only what comes next.
+
+    Unlike ``"$"``, which XREAD resolves anew at each call, it misses nothing between two reads.
+    """
+    stream = keys.run_events(run) if run else keys.ALL_EVENTS
+    newest: Any = connection.xrevrange(stream, count=1)
+    if not newest:
+        return "0"
+    entry_id = newest[0][0]
+    return entry_id.decode() if isinstance(entry_id, bytes) else str(entry_id)

@@ -4,9 +4,11 @@ Job arguments are plain JSON (a run name and a batch number), never pickles, so 
 can write to Redis cannot make a worker run code of its choosing.
 """
 
+import re
+
 import redis
 from rq import Queue, Retry
-from rq.exceptions import DuplicateJobError
+from rq.exceptions import DuplicateJobError, NoSuchJobError
 from rq.job import Job
 from rq.serializers import JSONSerializer
 
@@ -64,3 +66,24 @@ def enqueue_once(
         )
     except DuplicateJobError:
         return None
+
+
+def delete_jobs_of(connection: redis.Redis, run: str) -> int:
+    """Delete every training and background job of ``run``, whatever its state; how many.
+
+    Job ids are fixed per run and batch, so a new run of the same name would otherwise find the old
+    run's finished jobs and never train.
+    """
+    own = re.compile(rf"^{re.escape(keys.PREFIX)}-(train|heavy)-{re.escape(run)}-\d+$")
+    deleted = 0
+    namespace = Job.redis_job_namespace_prefix
+    for key in connection.scan_iter(match=f"{namespace}{keys.PREFIX}-*-{run}-*"):
+        job_id = (key.decode() if isinstance(key, bytes) else key).removeprefix(namespace)
+        if not own.match(job_id):
+            continue  # run "a" must not delete the jobs of run "a-b"
+        try:
+            fetch_job(job_id, connection).delete()
+        except NoSuchJobError:
+            continue
+        deleted += 1
+    return deleted

@@ -84,8 +84,9 @@ class RunRegistry:
         self.redis.hset(keys.run(name), "state", state.value)
 
     def delete(self, name: str) -> None:
+        """Forget the run, its event stream and its locks (its jobs: ``queues.delete_jobs_of``)."""
         with self.redis.pipeline(transaction=True) as pipe:
-            pipe.delete(keys.run(name))
+            pipe.delete(keys.run(name), keys.run_events(name), keys.run_lock(name), keys.heavy_lock(name))
             pipe.srem(keys.RUNS, name)
             pipe.execute()
 

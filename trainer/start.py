@@ -12,7 +12,7 @@ from common.checkpoints import INITIAL, CheckpointStore, Manifest
 from common.connection import Connection
 from common.errors import UserError
 from common.files import atomic_write_text
-from common.queues import fetch_job
+from common.queues import delete_jobs_of, fetch_job
 from common.runs import RunPaths, RunRegistry, RunState
 from common.settings import Settings
 from common.spec import RunSpec
@@ -80,9 +80,10 @@ def start_run(settings: Settings, connection: Connection, spec: RunSpec) -> int:
 
 
 def forget_run(settings: Settings, connection: Connection, spec: RunSpec) -> None:
-    """Remove a run everywhere: registry, run folder, Argilla dataset (labels in it are lost)."""
+    """Remove a run everywhere: registry, events, jobs, run folder, Argilla dataset (its labels too)."""
     client = connection.redis()
     RunRegistry(client).delete(spec.name)
+    delete_jobs_of(client, spec.name)
     shutil.rmtree(RunPaths.of(settings.home, spec.name).root, ignore_errors=True)
     dataset = ArgillaAdapter(connection).find_dataset(spec)
     if dataset is not None:

@@ -66,3 +66,12 @@ def test_a_consumer_group_reads_each_event_once() -> None:
     first = redis.xreadgroup("dashboards", "c1", {keys.ALL_EVENTS: ">"}, count=10)
     assert [events.decode(fields) for _, fields in first[0][1]] == SAMPLES[:3]
     assert redis.xreadgroup("dashboards", "c2", {keys.ALL_EVENTS: ">"}, count=10) == []
+
+
+def test_reading_after_the_last_id_misses_nothing_published_between_reads() -> None:
+    client = fakeredis.FakeRedis()
+    assert events.last_id(client, "r1") == "0"
+    events.publish(client, events.RunResumed(run="r1", batch=0))
+    after = events.last_id(client, "r1")
+    events.publish(client, events.RunResumed(run="r1", batch=1))  # before anyone reads
+    assert [event.batch for _, event in events.read(client, "r1", after=after)] == [1]  # type: ignore[union-attr]

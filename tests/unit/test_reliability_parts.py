@@ -17,7 +17,7 @@ from rq.exceptions import DeserializationError
 from rq.job import JobStatus
 from rq.scheduler import SCHEDULER_KEY_TEMPLATE, RQScheduler
 
-from common.queues import SERIALIZER, fetch_job, train_queue
+from common.queues import SERIALIZER, delete_jobs_of, fetch_job, train_queue
 from trainer.lease import LeaseNotAcquired, lease
 from watcher.enqueue import enqueue_training
 from watcher.reaper import LostJobs, reap
@@ -162,3 +162,13 @@ def test_a_job_left_in_the_intermediate_list_is_queued_again(redis: fakeredis.Fa
     assert lost.rescue(queue, job.id)
     assert queue.job_ids == [job.id]
     assert redis.lrange(queue.intermediate_queue_key, 0, -1) == []
+
+
+def test_forgetting_a_run_deletes_its_jobs_and_no_other_runs(redis: fakeredis.FakeRedis) -> None:
+    queue = train_queue(redis)
+    mine = [enqueue_training(queue, "a", batch) for batch in (0, 1)]
+    other = enqueue_training(queue, "a-b", 0)
+    assert all(mine) and other is not None
+    assert delete_jobs_of(redis, "a") == 2
+    assert queue.job_ids == [other.id]
+    assert enqueue_training(queue, "a", 0) is not None, "a new run of that name can train batch 0"

@@ -14,7 +14,7 @@ import socket
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
@@ -89,16 +89,6 @@ def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
     write_csv(folder / "one-class.csv", rows("train", 20, ["sport"]))
     write_csv(folder / "one-class-test.csv", rows("test", 5, ["sport"]))
     return folder
-
-
-@pytest.fixture(scope="module")
-def env(stack: LocalStack, connection: dict[str, str]) -> dict[str, str]:
-    return {**stack.env, **connection, "ALLOOP_POLL_INTERVAL": "0.5"}
-
-
-@pytest.fixture(scope="module")
-def redis_client(connection: dict[str, str]) -> redis.Redis:
-    return redis.Redis.from_url(connection["REDIS_URL"])
 
 
 def run_alloop(env: dict[str, str], *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
@@ -264,15 +254,6 @@ def test_check_names_the_service_and_the_setting(
 
 
 # The run that meets what happens in Argilla, with services of its own.
-
-
-@pytest.fixture(scope="module")
-def services(env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Services]:
-    running = Services(env, tmp_path_factory.mktemp("bad-input-logs"))
-    running.start("watcher")
-    running.start("worker")
-    yield running
-    running.stop_all()
 
 
 @pytest.fixture(scope="module")

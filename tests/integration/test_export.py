@@ -3,9 +3,7 @@ exactly as Argilla holds them, and the exported model predicts as the learner do
 
 import json
 import subprocess
-import time
 import warnings
-from collections.abc import Iterator
 from pathlib import Path
 
 import argilla as rg
@@ -14,13 +12,12 @@ import pandas as pd
 import pytest
 import redis
 
-from common import events
 from common.checkpoints import CheckpointStore
 from common.corpus import Corpus, read_corpus
 from common.runs import RunPaths
 from common.spec import DatasetSource
 from simulator.annotator import USERNAME as SIMULATOR
-from tests.support.services import Services, alloop
+from tests.support.services import Services, alloop, wait_for_model
 from tests.support.stack import LocalStack, alloop_executable
 
 RUN = "export"
@@ -30,39 +27,8 @@ pytestmark = pytest.mark.timeout(900)
 
 
 @pytest.fixture(scope="module")
-def env(stack: LocalStack, connection: dict[str, str]) -> dict[str, str]:
-    return {**stack.env, **connection, "ALLOOP_POLL_INTERVAL": "0.5"}
-
-
-@pytest.fixture(scope="module")
-def services(env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Services]:
-    running = Services(env, tmp_path_factory.mktemp("export-logs"))
-    running.start("watcher")
-    running.start("worker")
-    yield running
-    running.stop_all()
-
-
-@pytest.fixture(scope="module")
-def redis_client(connection: dict[str, str]) -> redis.Redis:
-    return redis.Redis.from_url(connection["REDIS_URL"])
-
-
-@pytest.fixture(scope="module")
 def trec(small_trec: Path) -> Corpus:
     return read_corpus(DatasetSource(path=str(small_trec)))
-
-
-def wait_for_model(client: redis.Redis, batch: int, timeout: float = 300) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        for _, event in events.read(client, RUN):
-            if isinstance(event, events.JobFailed):
-                pytest.fail(f"job failed: {event.error}")
-            if isinstance(event, events.ModelUpdated) and event.batch == batch:
-                return
-        time.sleep(0.3)
-    pytest.fail(f"no model.updated for batch {batch} within {timeout} s")
 
 
 def dataset(client: rg.Argilla) -> rg.Dataset:
@@ -78,13 +44,13 @@ def labelled(
     dataset_flags = ["--dataset", str(small_trec), "--batch-size", str(BATCH), "--workspace", RUN]
     alloop(env, "init", "--name", RUN, *dataset_flags)
     alloop(env, "simulate", "--run", RUN, "--batches", "1", "--timeout", "300")
-    wait_for_model(redis_client, 0)
+    wait_for_model(redis_client, RUN, 0)
     query = rg.Query(filter=rg.Filter([("metadata.batch_id", "==", 1)]))
     record = next(iter(dataset(client).records(query=query)))
     record.responses.add(rg.Response("label", None, user_id=client.me.id, status="discarded"))
     dataset(client).records.log([record])
     alloop(env, "simulate", "--run", RUN, "--batches", "1", "--timeout", "300")
-    wait_for_model(redis_client, 1)
+    wait_for_model(redis_client, RUN, 1)
     return str(record.id)
 
 

@@ -1,8 +1,6 @@
 """The active-learning loop end to end: real Argilla, real Redis, a watcher and a forking rq worker."""
 
 import json
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import argilla as rg
@@ -14,7 +12,7 @@ from common.checkpoints import CheckpointStore
 from common.corpus import read_corpus
 from common.runs import RunPaths
 from common.spec import DatasetSource
-from tests.support.services import Services, alloop
+from tests.support.services import Services, alloop, wait_for_model
 from tests.support.stack import LocalStack
 
 TREC = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "trec6"
@@ -24,41 +22,10 @@ pytestmark = pytest.mark.timeout(900)
 
 
 @pytest.fixture(scope="module")
-def env(stack: LocalStack, connection: dict[str, str]) -> dict[str, str]:
-    return {**stack.env, **connection, "ALLOOP_POLL_INTERVAL": "0.5"}
-
-
-@pytest.fixture(scope="module")
-def services(env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Services]:
-    running = Services(env, tmp_path_factory.mktemp("service-logs"))
-    running.start("watcher")
-    running.start("worker")
-    yield running
-    running.stop_all()
-
-
-@pytest.fixture(scope="module")
-def redis_client(connection: dict[str, str]) -> redis.Redis:
-    return redis.Redis.from_url(connection["REDIS_URL"])
-
-
-def wait_for_model(client: redis.Redis, batch: int, timeout: float = 300) -> events.ModelUpdated:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        for _, event in events.read(client, RUN):
-            if isinstance(event, events.JobFailed):
-                pytest.fail(f"job failed: {event.error}")
-            if isinstance(event, events.ModelUpdated) and event.batch == batch:
-                return event
-        time.sleep(0.3)
-    pytest.fail(f"no model.updated for batch {batch} within {timeout} s")
-
-
-@pytest.fixture(scope="module")
 def three_batches(env: dict[str, str], services: Services, redis_client: redis.Redis) -> None:
     alloop(env, "init", "--name", RUN, "--dataset", str(TREC), "--batch-size", "20", "--workspace", "e2e")
     alloop(env, "simulate", "--run", RUN, "--batches", "3", "--timeout", "300")
-    wait_for_model(redis_client, 2)
+    wait_for_model(redis_client, RUN, 2)
 
 
 def batches(client: rg.Argilla) -> dict[int, list[rg.Record]]:
@@ -132,7 +99,7 @@ def test_the_run_continues_after_the_watcher_and_worker_are_killed(
     services.start("watcher")
     services.start("worker")
     alloop(env, "simulate", "--run", RUN, "--batches", "1", "--timeout", "300")
-    update = wait_for_model(redis_client, 3)
+    update = wait_for_model(redis_client, RUN, 3)
     assert update.labels == 80
     assert sorted(batches(client)) == [0, 1, 2, 3, 4]
     status = alloop(env, "status", "--json").stdout
@@ -164,7 +131,7 @@ def test_stop_and_resume_keep_the_labels(
     alloop(env, "resume", "--run", RUN)
     assert status_of_run(env)["state"] == "active"
     alloop(env, "simulate", "--run", RUN, "--batches", "1", "--timeout", "300")
-    assert wait_for_model(redis_client, batch).batch == batch
+    assert wait_for_model(redis_client, RUN, batch).batch == batch
     kinds = [(e.type, getattr(e, "reason", None)) for _, e in events.read(redis_client, RUN)]
     assert ("run.stopped", "user") in kinds and ("run.resumed", None) in kinds
 

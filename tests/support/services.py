@@ -3,8 +3,13 @@
 import os
 import signal
 import subprocess
+import time
 from pathlib import Path
 
+import pytest
+import redis
+
+from common import events
 from tests.support.stack import alloop_executable
 
 
@@ -45,3 +50,16 @@ def alloop(env: dict[str, str], *args: str, timeout: float = 600) -> subprocess.
     )
     assert result.returncode == 0, f"alloop {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}"
     return result
+
+
+def wait_for_model(client: redis.Redis, run: str, batch: int, timeout: float = 300) -> events.ModelUpdated:
+    """The ``model.updated`` of ``batch`` of ``run``; the test fails on any job.failed of the run."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for _, event in events.read(client, run):
+            if isinstance(event, events.JobFailed):
+                pytest.fail(f"job failed: {event.error}")
+            if isinstance(event, events.ModelUpdated) and event.batch == batch:
+                return event
+        time.sleep(0.3)
+    pytest.fail(f"no model.updated for batch {batch} within {timeout} s")

@@ -9,7 +9,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from common.argilla_adapter import ArgillaAdapter
 from common.connection import resolve_connection
 from common.export import export_labels, parse_format
-from common.outputs import check_target
+from common.files import check_target
 from common.runs import RunRegistry
 from common.settings import get_settings
 

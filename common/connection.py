@@ -6,7 +6,7 @@ import httpx
 import redis
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from common.errors import UserError
+from common.errors import UserError, redis_failure
 from common.secrets import mask_url, url_secrets
 from common.settings import Settings
 
@@ -93,20 +93,10 @@ def check_redis(url: str, timeout: float = 2.0) -> None:
     try:
         with redis.Redis.from_url(url, socket_connect_timeout=timeout, socket_timeout=timeout) as client:
             client.ping()
-    except redis.AuthenticationError as error:
-        raise ServiceError(
-            f"Redis at {mask_url(url)} refused the credentials ({error}); "
-            "fix the password (and user) in REDIS_URL"
-        ) from None
     except TypeError as error:  # redis-py's answer to TLS options in a redis:// URL
         raise ServiceError(
             f"REDIS_URL {mask_url(url)} has options this kind of connection does not take ({error}); "
             "TLS options such as ssl_ca_certs need a rediss:// URL"
         ) from None
     except (redis.RedisError, ValueError) as error:
-        hint = (
-            "check rediss:// and ssl_ca_certs in REDIS_URL, and the server's certificate"
-            if "SSL" in str(error)
-            else "start it or fix REDIS_URL"
-        )
-        raise ServiceError(f"Redis at {mask_url(url)} does not answer ({error}); {hint}") from None
+        raise ServiceError(redis_failure(error, where=f" at {mask_url(url)}")) from None

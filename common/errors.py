@@ -54,17 +54,8 @@ def _known(error: BaseException) -> str | None:
     if isinstance(error, OSError) and error.errno in _OS_HINTS:
         where = f" ({error.filename})" if error.filename else ""
         return f"{error.strerror}{where}: {_OS_HINTS[error.errno]}"
-    if isinstance(error, redis.AuthenticationError):
-        return f"Redis refused the credentials ({error}); fix the password (and user) in REDIS_URL"
-    if isinstance(error, redis.TimeoutError):
-        return f"Redis did not answer in time ({error}); check that it runs and REDIS_URL points at it"
-    if isinstance(error, redis.ConnectionError):
-        if "SSL" in str(error):
-            return (
-                f"Redis TLS handshake failed ({error}); check rediss:// and ssl_ca_certs in REDIS_URL, "
-                "and the server's certificate"
-            )
-        return f"Redis does not answer ({error}); start it or fix REDIS_URL"
+    if isinstance(error, redis.AuthenticationError | redis.TimeoutError | redis.ConnectionError):
+        return redis_failure(error)
     if isinstance(error, httpx.TransportError):
         return f"Argilla does not answer ({error}); start it or fix ARGILLA_API_URL"
     if isinstance(error, ArgillaCredentialsError | UnauthorizedError):
@@ -77,6 +68,20 @@ def _known(error: BaseException) -> str | None:
     if isinstance(error, ArgillaAPIError):
         return f"Argilla answered HTTP {error.status_code}: {_short(error)}"
     return None
+
+
+def redis_failure(error: BaseException, where: str = "") -> str:
+    """``Redis{where} …``: what a failure to reach Redis means, and its fix (``where``: " at URL")."""
+    if isinstance(error, redis.AuthenticationError):
+        return f"Redis{where} refused the credentials ({error}); fix the password (and user) in REDIS_URL"
+    if isinstance(error, redis.TimeoutError):
+        return f"Redis{where} did not answer in time ({error}); check that it runs and REDIS_URL points at it"
+    if "SSL" in str(error):
+        return (
+            f"Redis{where} TLS handshake failed ({error}); check rediss:// and ssl_ca_certs in REDIS_URL, "
+            "and the server's certificate"
+        )
+    return f"Redis{where} does not answer ({error}); start it or fix REDIS_URL"
 
 
 def _short(error: BaseException) -> str:

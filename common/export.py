@@ -25,7 +25,7 @@ from common.argilla_adapter import (
     status_name,
 )
 from common.errors import UserError
-from common.outputs import staged_output
+from common.files import staged_output
 from common.spec import RunSpec
 
 SUBMITTED = "submitted"

@@ -1,4 +1,4 @@
-"""Writing files so that a reader never sees half of one."""
+"""Writing files so that a reader never sees half of one, and exports never over one unasked."""
 
 import os
 import shutil
@@ -6,6 +6,8 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+from common.errors import UserError
 
 
 def atomic_write_text(path: Path, text: str, mode: int = 0o644) -> None:
@@ -37,4 +39,52 @@ def staged_folder(final: Path) -> Iterator[Path]:
         os.rename(staging, final)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def check_target(path: Path, force: bool) -> None:
+    """Refuse ``path`` if something is there, unless ``force``."""
+    if not force and (path.exists() or path.is_symlink()):
+        raise UserError(f"{path} exists; choose another --out, or pass --force to replace it")
+
+
+@contextmanager
+def staged_output(final: Path, force: bool) -> Iterator[Path]:
+    """A path beside ``final``, not yet created, that the block writes (a file or a folder).
+
+    When the block succeeds, what it wrote takes the place of ``final`` (replacing what was there only
+    when ``force``); when it fails, nothing is left behind. A file replaces a file in one rename; other
+    replacements move the old one aside first, so for a moment ``final`` is absent, never half-written.
+    """
+    check_target(final, force)
+    try:
+        final.parent.mkdir(parents=True, exist_ok=True)
+        holder = Path(tempfile.mkdtemp(dir=final.parent, prefix=f".{final.name}.", suffix=".tmp"))
+    except PermissionError as error:
+        raise UserError(
+            f"cannot write in {final.parent} ({error.strerror}); choose an --out in a folder you can write"
+        ) from None
+    try:
+        staged = holder / final.name
+        yield staged
+        if not staged.exists():
+            raise RuntimeError(f"nothing was written to {staged}")
+        check_target(final, force)  # something may have appeared there meanwhile
+        _swap(staged, final, holder / ".replaced")
+    finally:
+        shutil.rmtree(holder, ignore_errors=True)
+
+
+def _swap(staged: Path, final: Path, aside: Path) -> None:
+    old_is_folder = final.is_dir() and not final.is_symlink()
+    if not old_is_folder and staged.is_file():
+        os.replace(staged, final)
+        return
+    if final.exists() or final.is_symlink():
+        os.rename(final, aside)
+    try:
+        os.rename(staged, final)
+    except BaseException:
+        if aside.exists() or aside.is_symlink():
+            os.rename(aside, final)
         raise

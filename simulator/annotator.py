@@ -14,7 +14,7 @@ from typing import Any
 import argilla as rg
 import httpx
 
-from common.argilla_adapter import BATCH_METADATA, QUESTION, ArgillaAdapter, pool_index
+from common.argilla_adapter import BATCH_METADATA, QUESTION, ArgillaAdapter, pool_index, status_name
 from common.connection import Connection
 from common.corpus import Corpus, read_corpus
 from common.errors import UserError
@@ -95,8 +95,7 @@ class SimulatedAnnotator:
         return submitted
 
     def _answered(self, response: Any) -> bool:
-        status = str(getattr(response.status, "value", response.status))
-        return response.user_id == self.user.id or status in ("submitted", "discarded")
+        return response.user_id == self.user.id or status_name(response.status) in ("submitted", "discarded")
 
     def wait_for_batch(self, batch: int, timeout: float) -> bool:
         """Wait until ``batch`` is logged; False if the run stopped first."""

@@ -27,7 +27,7 @@ from sklearn.linear_model import LogisticRegression
 
 from common.checkpoints import INITIAL, CheckpointStore
 from common.errors import UserError
-from common.outputs import check_target, staged_output
+from common.files import check_target, staged_output
 from common.runs import RunPaths
 from common.spec import Backend, RunSpec
 from trainer.context import corpus_of, model_version

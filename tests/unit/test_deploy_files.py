@@ -313,6 +313,13 @@ def stages(path: Path) -> dict[str, list[tuple[str, str]]]:
     return found
 
 
+def inherited(found: dict[str, list[tuple[str, str]]], name: str) -> list[tuple[str, str]]:
+    """Stage ``name``'s instructions after those of the stages it is built FROM, as Docker applies them."""
+    own = found[name]
+    parent = own[0][1].split()[0]
+    return [*(inherited(found, parent) if parent in found else []), *own]
+
+
 def dockerfile_env(path: Path) -> dict[str, str]:
     env: dict[str, str] = {}
     for keyword, arguments in instructions(path):
@@ -372,7 +379,7 @@ def test_compose_build_targets_exist(resolved: dict[str, Any]) -> None:
 
 @pytest.mark.parametrize("target", ["cpu", "cuda"])
 def test_runtime_images_run_alloop_as_a_non_root_user(target: str) -> None:
-    stage = dict(stages(DOCKERFILE)[target])
+    stage = dict(inherited(stages(DOCKERFILE), target))
     user = stage["USER"].split(":")[0]
     assert user.isdigit() and int(user) != 0
     assert json.loads(stage["ENTRYPOINT"]) == ["alloop"]

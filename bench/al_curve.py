@@ -37,7 +37,7 @@ TUTORIAL_BATCH_SIZE = 20
 class Config:
     """One curve to measure: who it is in the comparison and what the loop runs with."""
 
-    role: str  # chosen | random | tutorial
+    role: str  # chosen | random | tutorial | a compared backend's name
     backend: Backend
     strategy: str
     batch_size: int
@@ -124,7 +124,7 @@ def report(configs: Sequence[Config], results: Sequence[dict[str, Any]], batch_s
     for config in configs:
         rows.append([config.name, config.seeds, *(curves[config.role].get(p, "-") for p in points)])
     chosen = curves.get("chosen", {})
-    for role in ("random", "tutorial"):
+    for role in (config.role for config in configs if config.role != "chosen"):
         if role in curves and "chosen" in curves:
             baseline = curves[role]
             rows.append([f"chosen / {role}", "", *(ratio(chosen.get(p), baseline.get(p)) for p in points)])
@@ -163,8 +163,12 @@ def run(
         str, typer.Option(help="TREC folder, label folders, or a CSV/JSONL/Parquet train file.")
     ],
     backend: Annotated[
-        Backend, typer.Option(help="Backend of the configuration under test.")
-    ] = Backend.embeddings,
+        Backend, typer.Option(help="Backend of the configuration under test (default: the CPU default).")
+    ] = Backend.auto,
+    compare: Annotated[
+        list[Backend] | None,
+        typer.Option(help="Also measure these backends with the same strategy and seeds (repeatable)."),
+    ] = None,
     strategy: Annotated[str, typer.Option(help="small-text query strategy under test.")] = "BreakingTies",
     seeds: Annotated[int, typer.Option(min=1, help="Seeds of the configuration and of random.")] = 3,
     max_labels: Annotated[int, typer.Option(min=1, help="Labels at the end of each curve.")] = 500,
@@ -192,6 +196,11 @@ def run(
     source = DatasetSource(path=dataset, test=test, text_column=text_column, label_column=label_column)
     corpus = read_corpus(source)
     configs = [Config("chosen", backend, strategy, batch_size, initial_batch, seeds, max_labels)]
+    configs += [
+        Config(other.value, other, strategy, batch_size, initial_batch, seeds, max_labels)
+        for other in compare or []
+        if other != backend
+    ]
     if random and strategy != "RandomSampling":
         configs.append(
             Config("random", backend, "RandomSampling", batch_size, initial_batch, seeds, max_labels)

@@ -32,12 +32,15 @@ class Wait:
     batch: int
     total: float
     parts: dict[str, float]
+    select: float = 0.0
+    """``auto``'s cross-validation, after the log: not part of the wait, unless the next batch is
+    answered before it ends (then the next job's pickup waits for it)."""
 
 
 def run(
     dataset: str = typer.Option(..., "--dataset", help="Data of the run (TREC folder, CSV, …)."),
     iterations: int = typer.Option(10, "--iterations", help="Batches to time."),
-    backend: str = typer.Option("embeddings", "--backend", help="The run's classifier backend."),
+    backend: str = typer.Option("auto", "--backend", help="The run's classifier backend."),
     interval: float = typer.Option(None, "--interval", help="Watcher poll seconds (default: settings')."),
     baseline_iterations: int = typer.Option(
         0,
@@ -54,8 +57,8 @@ def run(
             if baseline_iterations
             else []
         )
-    rows = [[w.batch, w.total, *(w.parts[step] for step in STEPS)] for w in waits]
-    show(f"latency per batch ({backend})", ["batch", "wait s", *STEPS], rows)
+    rows = [[w.batch, w.total, *(w.parts[step] for step in STEPS), w.select] for w in waits]
+    show(f"latency per batch ({backend})", ["batch", "wait s", *STEPS, "select (after log)"], rows)
     result = summarize(waits)
     summary = [["alloop", backend, result["p50_s"], result["p95_s"], result["max_s"], 1.0]]
     if baseline:
@@ -74,6 +77,7 @@ def summarize(waits: list[Wait]) -> dict[str, Any]:
         "p95_s": float(np.percentile(totals, 95)),
         "max_s": max(totals),
         "breakdown": {step: statistics.mean(w.parts[step] for w in waits) for step in STEPS},
+        "select_after_log_s": statistics.mean(w.select for w in waits),
         "waits_s": totals,
     }
 
@@ -144,7 +148,7 @@ def breakdown(client: object, run: str, batch: int, answered: float, visible: fl
         "query": timings.query,
     }
     parts["log"] = visible - answered - sum(parts.values())  # logging until the SDK sees every record
-    return Wait(batch, visible - answered, parts)
+    return Wait(batch, visible - answered, parts, timings.select)
 
 
 def _seconds(at: datetime) -> float:

@@ -34,7 +34,9 @@ def demo(
     dataset: str = typer.Option(
         None, "--dataset", help="Data to label (default: TREC from the hub, else BBC news)."
     ),
-    backend: str = typer.Option(None, "--backend", help="embeddings | hybrid | transformer | setfit"),
+    backend: str = typer.Option(
+        None, "--backend", help="auto (default on CPU) | embeddings | hybrid | transformer | setfit"
+    ),
     heavy_backend: str = typer.Option(
         None, "--heavy-backend", help="Two-speed learning: transformer or setfit trains in the background."
     ),

@@ -35,7 +35,9 @@ def init(
     labels: str = typer.Option(
         None, "--labels", help="Comma-separated label names (default: from the data)."
     ),
-    backend: str = typer.Option(None, "--backend", help="embeddings | hybrid | transformer | setfit"),
+    backend: str = typer.Option(
+        None, "--backend", help="auto (default on CPU) | embeddings | hybrid | transformer | setfit"
+    ),
     model: str = typer.Option(None, "--model", help="Model name or path."),
     strategy: str = typer.Option(None, "--strategy", help="small-text query strategy, e.g. BreakingTies."),
     batch_size: int = typer.Option(None, "--batch-size"),

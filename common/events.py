@@ -69,8 +69,26 @@ class Timings(BaseModel):
     query: float = 0.0
     log: float = 0.0
     evaluate: float = 0.0
+    select: float = Field(
+        default=0.0, description="``auto``: cross-validating the next model, after the log (nobody waits)."
+    )
     checkpoint: float = 0.0
     total: float = 0.0
+
+
+class ModelChoice(BaseModel):
+    """The model the ``auto`` backend trained, and the cross-validation it was chosen by."""
+
+    features: str = Field(description="embeddings, embeddings+words or embeddings+words+chars.")
+    C: float = Field(description="Inverse regularisation strength of the logistic regression.")
+    class_weight: str | None = Field(description="balanced, or null for none.")
+    cv_accuracy: float | None = Field(
+        description="Mean accuracy over the folds, averaged over up to 3 updates; null while the labels "
+        "are too few to cross-validate. It ranks candidates on actively chosen (harder) texts, so it is "
+        "no estimate of test accuracy."
+    )
+    folds: int
+    labels: int = Field(description="The labels cross-validated (those before this update).")
 
 
 class ModelUpdated(_Event):
@@ -89,6 +107,9 @@ class ModelUpdated(_Event):
     )
     heavy_accuracy: float | None = Field(
         default=None, description="Test accuracy of the newest background model, when there is one."
+    )
+    choice: ModelChoice | None = Field(
+        default=None, description="The model the ``auto`` backend trained; null for other backends."
     )
 
 

@@ -21,6 +21,7 @@ that swallowed the rest of a CSV)."""
 
 
 class Backend(StrEnum):
+    auto = "auto"
     embeddings = "embeddings"
     hybrid = "hybrid"
     transformer = "transformer"
@@ -70,7 +71,8 @@ class RunSpec(BaseModel):
         default=None, description="Label names; default: those found in the data."
     )
     backend: Backend | None = Field(
-        default=None, description="Default: embeddings on CPU, transformer on CUDA."
+        default=None,
+        description="Default: auto (picks its model by cross-validation) on CPU, transformer on CUDA.",
     )
     model: str = DEFAULT_MODEL
     heavy_backend: Backend | None = Field(

@@ -33,9 +33,10 @@ def _fingerprint(source_json: str) -> str:
     return digest.hexdigest()
 
 
-def model_version(spec: RunSpec, batch: int, backend: str) -> str:
+def model_version(spec: RunSpec, batch: int, tag: str) -> str:
     """Names the model that learned up to ``batch``; Argilla shows it as the suggestions' agent.
 
-    Argilla allows letters, digits and ``-_:./`` and spaces in an agent.
+    ``tag`` is the backend, and for ``auto`` the model it chose (``Learner.version_tag``). Argilla
+    allows letters, digits and ``-_:./`` and spaces in an agent.
     """
-    return f"{backend}:{spec.model}/" + ("initial" if batch < 0 else f"batch-{batch}")
+    return f"{tag}:{spec.model}/" + ("initial" if batch < 0 else f"batch-{batch}")

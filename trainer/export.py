@@ -11,6 +11,8 @@ What each backend becomes:
 - ``hybrid``: no library combines a sentence encoder with word n-grams, so the folder holds the encoder
   (loads with sentence-transformers), the n-gram vectorizer and the logistic regression as plain
   scikit-learn objects, and a README.md with the few lines that join them.
+- ``auto``: as ``embeddings`` when its model uses the embeddings alone, else as ``hybrid`` with the
+  n-grams it uses (words, or words and characters).
 
 Every folder also holds ``alloop.json``: run, batch, labels, backend, model version and test metrics.
 """
@@ -35,6 +37,7 @@ from trainer.learner import Learner
 
 INFO_FILE = "alloop.json"
 WORDS_FILE = "words_vectorizer.joblib"
+CHARS_FILE = "chars_vectorizer.joblib"
 HEAD_FILE = "head_logistic_regression.joblib"
 
 
@@ -66,7 +69,7 @@ def export_model(
         "labels": learner.label_names,
         "backend": learner.backend_name,
         "model": spec.model,
-        "model_version": model_version(spec, chosen, learner.backend_name),
+        "model_version": model_version(spec, chosen, learner.version_tag),
         "labelled": learner.labelled_count,
         "metrics": {
             key: manifest.metrics[key]
@@ -129,6 +132,8 @@ def save_model(learner: Learner, folder: Path) -> str:
     classifier = learner.active.classifier
     if classifier is None or not learner.state.initialized:
         raise UserError(f"run {learner.spec.name!r} has no trained model in this checkpoint")
+    if kind == Backend.auto:
+        return _save_auto(learner, folder)
     if kind == Backend.embeddings:
         _save_embeddings(learner, folder)
         return "setfit"
@@ -157,7 +162,7 @@ def plain_head(learner: Learner) -> LogisticRegression:
     return head
 
 
-def _save_embeddings(learner: Learner, folder: Path) -> None:
+def _save_embeddings(learner: Learner, folder: Path, head: LogisticRegression | None = None) -> None:
     from setfit import SetFitModel
 
     from trainer.backends.encoder import load_encoder
@@ -165,7 +170,7 @@ def _save_embeddings(learner: Learner, folder: Path) -> None:
     encoder = load_encoder(learner.backend.model, learner.backend.device)
     model = SetFitModel(
         model_body=encoder,
-        model_head=plain_head(learner),
+        model_head=plain_head(learner) if head is None else head,
         normalize_embeddings=True,  # as the learner's embeddings are
         labels=list(learner.label_names),
     )
@@ -184,37 +189,75 @@ def _save_transformer(learner: Learner, folder: Path) -> None:
 
 
 def _save_hybrid(learner: Learner, folder: Path) -> None:
-    from trainer.backends.encoder import load_encoder
     from trainer.backends.hybrid import WORDS_WEIGHT
-    from trainer.backends.words import START, run_vectorizer
+    from trainer.backends.words import run_vectorizer
 
-    backend = learner.backend
-    vectorizer = run_vectorizer(backend.run_dir, learner.corpus.train_texts)  # the run's, kept in its folder
-    head = plain_head(learner)
-    load_encoder(backend.model, backend.device).save(str(folder))
-    # The run's vectorizer lower-cases and puts START before each text through a function of alloop's,
-    # which its pickle would need; the exported one lower-cases by itself, and the caller adds START.
-    words = copy.deepcopy(vectorizer).set_params(preprocessor=None, lowercase=True)
-    joblib.dump(words, folder / WORDS_FILE)
+    vectorizer = run_vectorizer(learner.backend.run_dir, learner.corpus.train_texts)  # the run's own
+    _save_with_ngrams(learner, folder, vectorizer, plain_head(learner), f"{WORDS_WEIGHT} * ")
+
+
+def _save_auto(learner: Learner, folder: Path) -> str:
+    """The model ``auto`` trained, with only the blocks its choice uses (its other weights are zero)."""
+    from trainer.backends.selection import width
+    from trainer.backends.words import NGRAMS_FILE, run_vectorizer
+
+    serving = learner.serving
+    features = serving.choice.features if serving else "embeddings"
+    head = copy.deepcopy(plain_head(learner))
+    used = width(learner.backend.layout(), features)  # type: ignore[attr-defined]
+    head.coef_ = head.coef_[:, :used]
+    head.n_features_in_ = used
+    if features == "embeddings":
+        _save_embeddings(learner, folder, head)
+        return "setfit"
+    union = run_vectorizer(learner.backend.run_dir, learner.corpus.train_texts, NGRAMS_FILE)
+    (_, words), (_, chars) = union.transformer_list
+    _save_with_ngrams(learner, folder, words, head, "", chars if features.endswith("chars") else None)
+    return "sentence-transformers+scikit-learn"
+
+
+def _save_with_ngrams(
+    learner: Learner,
+    folder: Path,
+    words: Any,
+    head: LogisticRegression,
+    weight: str,
+    chars: Any | None = None,
+) -> None:
+    """The encoder, the word vectorizer (freed of alloop's start marker), the character one if used, and
+    ``head``, with a README that joins them; ``weight`` is the factor the n-gram columns get."""
+    from trainer.backends.encoder import load_encoder
+    from trainer.backends.words import START
+
+    load_encoder(learner.backend.model, learner.backend.device).save(str(folder))
+    # The run's word vectorizer lower-cases and puts START before each text through a function of
+    # alloop's, which its pickle would need; the exported one lower-cases, and the caller adds START.
+    joblib.dump(copy.deepcopy(words).set_params(preprocessor=None, lowercase=True), folder / WORDS_FILE)
+    if chars is not None:
+        joblib.dump(chars, folder / CHARS_FILE)
     joblib.dump(head, folder / HEAD_FILE)
     (folder / "README.md").write_text(
         HYBRID_README.format(
+            kind=learner.backend_name,
             labels=json.dumps(learner.label_names),
             start=START,
-            weight=WORDS_WEIGHT,
+            weight=weight,
             words=WORDS_FILE,
             head=HEAD_FILE,
+            chars_file="" if chars is None else f" and character n-grams (`{CHARS_FILE}`)",
+            chars_load="" if chars is None else f'chars = joblib.load(f"{{folder}}/{CHARS_FILE}")\n',
+            chars_part="" if chars is None else ", chars.transform(texts)",
         ),
         encoding="utf-8",
     )
 
 
 HYBRID_README = """\
-# An alloop `hybrid` model
+# An alloop `{kind}` model
 
 A sentence encoder (this folder, for sentence-transformers) joined with TF-IDF word n-grams
-(`{words}`), classified by a logistic regression (`{head}`).
-Both files are plain scikit-learn objects, saved with joblib. No library loads this combination in
+(`{words}`){chars_file}, classified by a logistic regression (`{head}`).
+The joblib files are plain scikit-learn objects, saved with joblib. No library loads this combination in
 one call; these lines do:
 
 ```python
@@ -225,12 +268,12 @@ folder = "."  # this folder
 labels = json.load(open(f"{{folder}}/alloop.json"))["labels"]  # {labels}
 encoder = SentenceTransformer(folder)
 words = joblib.load(f"{{folder}}/{words}")
-head = joblib.load(f"{{folder}}/{head}")
+{chars_load}head = joblib.load(f"{{folder}}/{head}")
 
 def predict(texts):
     dense = encoder.encode(texts, normalize_embeddings=True)
     sparse = words.transform(["{start} " + text for text in texts])  # a start token before each text
-    features = sp.hstack([sp.csr_matrix(dense), {weight} * sparse], format="csr")
+    features = sp.hstack([sp.csr_matrix(dense), {weight}sparse{chars_part}], format="csr")
     return [labels[int(i)] for i in head.predict(features)]
 ```
 

@@ -41,6 +41,7 @@ def run_headless(
         if not batch:
             break
         update_s = learner.teach([corpus.train_labels[index] for index in batch])
+        update_s += learner.reselect()
         metrics = learner.evaluate()
         history.append(Round(**vars(metrics), query_s=query_s, update_s=update_s))
         if on_round is not None:

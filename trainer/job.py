@@ -43,6 +43,21 @@ def train_batch(run_name: str, batch: int) -> dict[str, object]:
         raise
 
 
+def model_choice(learner: Learner) -> events.ModelChoice | None:
+    """The model the ``auto`` backend trained at this update, as the event carries it."""
+    selection = learner.serving
+    if selection is None:
+        return None
+    return events.ModelChoice(
+        features=selection.choice.features,
+        C=selection.choice.C,
+        class_weight=selection.choice.class_weight,
+        cv_accuracy=selection.cv_accuracy,
+        folds=selection.folds,
+        labels=selection.labels,
+    )
+
+
 def report_failure(
     client: redis.Redis, connection: Connection, run: str, batch: int, job_id: str, error: Exception
 ) -> None:
@@ -139,11 +154,8 @@ class Training:
                 serving = self.scores.load(heavy.batch)  # the pool's probabilities: read only when used
         with clock.step("query"):
             next_batch = learner.query(serving.proba if serving else None)
-        version = (
-            serving.manifest.model_version
-            if serving
-            else model_version(self.spec, batch, learner.backend_name)
-        )
+        own_version = model_version(self.spec, batch, learner.version_tag)
+        version = serving.manifest.model_version if serving else own_version
         stopped: AutoStop | None = None
         if learner.stop_reached() or not next_batch:
             stopped = "criterion" if next_batch else "pool-exhausted"
@@ -156,7 +168,7 @@ class Training:
         updated = events.ModelUpdated(
             run=self.run.name,
             batch=batch,
-            model_version=model_version(self.spec, batch, learner.backend_name),
+            model_version=own_version,
             labels=metrics.labels,
             accuracy=metrics.accuracy,
             macro_f1=metrics.macro_f1,
@@ -164,7 +176,10 @@ class Training:
             timings=events.Timings(),
             served_by="heavy" if serving else "fast",
             heavy_accuracy=heavy.accuracy if heavy else None,
+            choice=model_choice(learner),
         )
+        with clock.step("select"):
+            learner.reselect()  # after the log: the annotators do not wait for it
         updated.timings = events.Timings(**clock.seconds, total=sum(clock.seconds.values()))
         with clock.step("checkpoint"):
             manifest = Manifest(

@@ -1,5 +1,6 @@
 """The active learner of one run: small-text's PoolBasedActiveLearner over the run's pool."""
 
+import logging
 import pickle
 import random
 import time
@@ -21,9 +22,12 @@ from common.corpus import Corpus
 from common.errors import UserError
 from common.spec import InitialBatch, RunSpec
 from trainer.backends import BackendOptions, ClassifierBackend, make_backend
+from trainer.backends.selection import HISTORY, Selection, default_selection, select
 from trainer.metrics import Metrics, measure
 from trainer.scores import ScoreLookup, scores_suffice
 from trainer.strategies import make_query_strategy, make_stopping_criterion
+
+log = logging.getLogger("alloop.trainer")
 
 STATE_FILE = "learner.pkl"
 SMALL_TEXT_FOLDER = "small-text"
@@ -40,6 +44,11 @@ class _State:
     initialized: bool = False
     stop: bool = False
     stopping: Any = None
+    selections: list[Selection] = field(default_factory=list)
+    """``auto``: the last few cross-validations, newest last; the next update trains the newest's
+    choice, and the next cross-validation averages their scores with its own."""
+    serving: Selection | None = None
+    """``auto``: the choice the current model was trained as (None for other backends)."""
 
 
 class Learner:
@@ -85,6 +94,29 @@ class Learner:
     @property
     def backend_name(self) -> str:
         return self.backend.kind.value
+
+    @property
+    def serving(self) -> Selection | None:
+        """``auto``: the choice the current model was trained as, and the CV evidence it was chosen on."""
+        return self.state.serving
+
+    @property
+    def version_tag(self) -> str:
+        """The backend, and for ``auto`` the model it trained: ``auto.embeddings-words.C10.unweighted``."""
+        if self.state.serving is None:
+            return self.backend_name
+        return f"{self.backend_name}.{self.state.serving.choice.tag}"
+
+    @property
+    def selects(self) -> bool:
+        """Whether the backend chooses its own model (``auto``)."""
+        return hasattr(self._factory, "choose")
+
+    @property
+    def _factory(self) -> Any:
+        # small-text keeps the factory it builds each update's classifier from, and saves it with
+        # the learner, so a restored learner's factory is that one, not the backend's.
+        return self.active._clf_factory
 
     @property
     def label_names(self) -> list[str]:
@@ -156,6 +188,7 @@ class Learner:
         y = np.array([self.label_names.index(label) for label in labels if label is not None], dtype=int)
         self._seed()
         started = time.perf_counter()
+        serving = self._choose()
         if self.state.initialized:
             trained = self._update(indices, kept, y)
         else:
@@ -163,8 +196,39 @@ class Learner:
         seconds = time.perf_counter() - started
         self.state.awaiting = []
         if trained:
+            self.state.serving = serving
             self.state.stop = self._check_stopping()
         return seconds
+
+    def _choose(self) -> Selection | None:
+        """Have the factory build the model chosen last; None for a backend that does not choose."""
+        if not self.selects:
+            return None
+        selection = self.state.selections[-1] if self.state.selections else default_selection(0)
+        self._factory.choose(selection.choice)
+        return selection
+
+    def reselect(self) -> float:
+        """Cross-validate the candidate models on every label so far; the next teach() trains the best.
+
+        Apart from teach() so that a job can run it after the next batch is logged: the annotators do
+        not wait for it. Returns the seconds it took (0 for a backend that does not choose).
+        """
+        if not self.selects or not self.state.initialized:
+            return 0.0
+        started = time.perf_counter()
+        labelled = self.active.indices_labeled
+        earlier = self.state.selections
+        selection = select(self.active.dataset.x[labelled], self.active.y, self._factory.layout, earlier)
+        self.state.selections = [*earlier, selection][-HISTORY:]
+        previous = earlier[-1] if earlier else None
+        if previous is None or previous.choice != selection.choice:
+            log.info(
+                "run %s: at %d labels the next model is %s%s",
+                self.spec.name, self.labelled_count, selection.describe(),
+                "" if previous is None else f", instead of {previous.choice.tag}",
+            )  # fmt: skip
+        return time.perf_counter() - started
 
     def _check_labels(self, labels: list[str | None]) -> None:
         """Refuse answers outside the run's labels (say the label question was edited in Argilla)."""

@@ -31,6 +31,7 @@ def test_latency_times_each_batch_through_the_stack(small_trec: Path, tmp_path: 
     assert len(result["waits_s"]) == 2 and result["max_s"] >= result["p50_s"] > 0
     parts = result["breakdown"]
     assert set(parts) == {"detect", "pickup", "restore", "fetch", "train", "query", "log"}
+    assert result["select_after_log_s"] >= 0  # auto's cross-validation, after the wait
     assert sum(parts.values()) == pytest.approx(sum(result["waits_s"]) / 2)
 
 

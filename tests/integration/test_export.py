@@ -42,7 +42,8 @@ def labelled(
     """Batches 0 and 1 answered by the simulator, one record of batch 1 discarded by the owner first;
     the pool index of that record."""
     dataset_flags = ["--dataset", str(small_trec), "--batch-size", str(BATCH), "--workspace", RUN]
-    alloop(env, "init", "--name", RUN, *dataset_flags)
+    # The embeddings backend, whose export is a SetFit model; auto's exports are tested in tests/unit.
+    alloop(env, "init", "--name", RUN, *dataset_flags, "--backend", "embeddings")
     alloop(env, "simulate", "--run", RUN, "--batches", "1", "--timeout", "300")
     wait_for_model(redis_client, RUN, 0)
     query = rg.Query(filter=rg.Filter([("metadata.batch_id", "==", 1)]))

@@ -99,5 +99,5 @@ def test_each_batch_is_pre_labelled_by_the_model_that_chose_it(
             agents.setdefault(record.metadata["batch_id"], set()).add(record.suggestions["label"].agent)
     for batch, event in logged.items():
         assert agents[batch] == {event.model_version}
-        prefix = "transformer:" if event.served_by == "heavy" else "embeddings:"
+        prefix = "transformer:" if event.served_by == "heavy" else "auto."
         assert event.model_version is not None and event.model_version.startswith(prefix)

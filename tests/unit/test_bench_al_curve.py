@@ -73,4 +73,19 @@ def test_the_tutorial_baseline_can_come_from_an_earlier_run(tmp_path: Path) -> N
     al_curve(*tiny_dataset(tmp_path), *tiny, "--baseline-from", str(earlier), "--json", str(out))
     results = json.loads(out.read_text())["results"]
     assert [r["role"] for r in results] == ["tutorial", "chosen"]
-    assert results[0]["from"] == str(earlier) and results[1]["backend"] == "embeddings"
+    assert results[0]["from"] == str(earlier) and results[1]["backend"] == "auto"
+
+
+def test_other_backends_are_measured_beside_it_in_the_same_invocation(tmp_path: Path) -> None:
+    out = tmp_path / "al-curve.json"
+    tiny = ["--batch-size", "4", "--max-labels", "8", "--seeds", "1", "--device", "cpu", "--no-baseline"]
+    al_curve(
+        *tiny_dataset(tmp_path), *tiny, "--compare", "embeddings", "--compare", "hybrid", "--json", str(out)
+    )
+    results = json.loads(out.read_text())["results"]
+    assert [(r["role"], r["backend"], r["strategy"]) for r in results] == [
+        ("chosen", "auto", "BreakingTies"),
+        ("embeddings", "embeddings", "BreakingTies"),
+        ("hybrid", "hybrid", "BreakingTies"),
+        ("random", "auto", "RandomSampling"),
+    ]

@@ -20,8 +20,9 @@ from common.spec import RunSpec
 from tests.support.data import topic_corpus
 from tests.support.stack import alloop_executable
 from trainer.backends import BackendOptions
+from trainer.backends.selection import Choice, Selection
 from trainer.context import corpus_of
-from trainer.export import HEAD_FILE, INFO_FILE, WORDS_FILE, export_model, save_model
+from trainer.export import CHARS_FILE, HEAD_FILE, INFO_FILE, WORDS_FILE, export_model, save_model
 from trainer.learner import Learner
 
 pytestmark = pytest.mark.timeout(900)
@@ -127,19 +128,9 @@ def test_a_hybrid_model_predicts_as_the_learner_by_its_readme(tmp_path: Path) ->
     learner = trained("hybrid", tmp_path / "run", corpus(), batches=2)
     folder = tmp_path / "model"
     assert save_model(learner, folder) == "sentence-transformers+scikit-learn"
-    (folder / INFO_FILE).write_text(json.dumps({"labels": LABELS}))  # as export_model writes it
     readme = (folder / "README.md").read_text()
     assert WORDS_FILE in readme and HEAD_FILE in readme
-
-    # The README's recipe, run as a user would: no alloop import from here on.
-    code = (
-        readme.split("```python\n", 1)[1].split("```", 1)[0].replace('folder = "."', f'folder = "{folder}"')
-    )
-    namespace: dict[str, object] = {}
-    exec(code, namespace)
-    predict = namespace["predict"]
-    assert callable(predict)
-    assert predict(PROBES) == learner_labels(learner, PROBES)
+    assert run_readme(folder)(PROBES) == learner_labels(learner, PROBES)
 
     # And the parts, piece by piece, against the learner's own features.
     encoder = SentenceTransformer(str(folder), device="cpu")
@@ -148,6 +139,54 @@ def test_a_hybrid_model_predicts_as_the_learner_by_its_readme(tmp_path: Path) ->
     features = sp.hstack([sp.csr_matrix(dense), 1.5 * words.transform(["xxstart " + t for t in PROBES])])
     expected = sp.csr_matrix(learner.backend.dataset(PROBES).x)
     np.testing.assert_allclose(features.toarray(), expected.toarray(), atol=1e-5)
+
+
+def run_readme(folder: Path) -> Any:
+    """The ``predict`` of the folder's README, run as a user would: no alloop import in it."""
+    (folder / INFO_FILE).write_text(json.dumps({"labels": LABELS}))  # as export_model writes it
+    readme = (folder / "README.md").read_text()
+    code = (
+        readme.split("```python\n", 1)[1].split("```", 1)[0].replace('folder = "."', f'folder = "{folder}"')
+    )
+    namespace: dict[str, object] = {}
+    exec(code, namespace)
+    return namespace["predict"]
+
+
+def trained_as(features: str, run_dir: Path, data: Corpus) -> Learner:
+    """An ``auto`` learner whose second update trains the model of ``features`` (C=10, unweighted)."""
+    learner = Learner.build(run_spec(backend="auto"), data, LABELS, run_dir, "cpu")
+    learner.first_batch()
+    learner.teach(gold(learner, data))
+    learner.query()
+    learner.state.selections = [Selection(Choice(features, 10.0, None), 0.9, 3, 9)]
+    learner.teach(gold(learner, data))
+    assert learner.serving is not None and learner.serving.choice.features == features
+    return learner
+
+
+def test_auto_with_embeddings_alone_becomes_a_setfit_model(tmp_path: Path) -> None:
+    from setfit import SetFitModel
+
+    learner = trained_as("embeddings", tmp_path / "run", corpus())
+    assert save_model(learner, tmp_path / "model") == "setfit"
+    model = SetFitModel.from_pretrained(str(tmp_path / "model"), device="cpu")
+    proba = np.asarray(model.predict_proba(PROBES, as_numpy=True))
+    np.testing.assert_allclose(proba, learner_proba(learner, PROBES), atol=1e-5)
+
+
+@pytest.mark.parametrize("features", ["embeddings+words", "embeddings+words+chars"])
+def test_auto_with_ngrams_predicts_as_the_learner_by_its_readme(tmp_path: Path, features: str) -> None:
+    learner = trained_as(features, tmp_path / "run", corpus())
+    folder = tmp_path / "model"
+    assert save_model(learner, folder) == "sentence-transformers+scikit-learn"
+    assert (folder / CHARS_FILE).exists() == features.endswith("chars")
+    assert run_readme(folder)(PROBES) == learner_labels(learner, PROBES)
+    head = joblib.load(folder / HEAD_FILE)
+    words = joblib.load(folder / WORDS_FILE)
+    assert head.coef_.shape[1] == 384 + len(words.vocabulary_) + (
+        len(joblib.load(folder / CHARS_FILE).vocabulary_) if features.endswith("chars") else 0
+    )
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Classifier backends behind one interface: ``embeddings``, ``hybrid``, ``transformer`` and ``setfit``."""
+"""The classifier backends behind one interface: auto, embeddings, hybrid, transformer, setfit."""
 
 from pathlib import Path
 
@@ -8,10 +8,10 @@ from trainer.backends.devices import resolve_device
 
 
 def backend_for(spec: RunSpec, device: str) -> Backend:
-    """The spec's backend, or the default for the device: embeddings on CPU, transformer on CUDA."""
+    """The spec's backend, or the default for the device: auto on CPU, transformer on CUDA."""
     if spec.backend is not None:
         return spec.backend
-    return Backend.transformer if device.startswith("cuda") else Backend.embeddings
+    return Backend.transformer if device.startswith("cuda") else Backend.auto
 
 
 def make_backend(
@@ -21,7 +21,9 @@ def make_backend(
     resolved = resolve_device(device)
     kind = backend_for(spec, resolved)
     backend_class: type[ClassifierBackend]
-    if kind == Backend.embeddings:
+    if kind == Backend.auto:
+        from trainer.backends.auto import AutoBackend as backend_class
+    elif kind == Backend.embeddings:
         from trainer.backends.embeddings import EmbeddingsBackend as backend_class
     elif kind == Backend.hybrid:
         from trainer.backends.hybrid import HybridBackend as backend_class
@@ -34,6 +36,7 @@ def make_backend(
 
 def preload() -> None:
     """Import the jobs and every backend's libraries now (a worker does, before it forks jobs)."""
+    import trainer.backends.auto
     import trainer.backends.embeddings
     import trainer.backends.hybrid
     import trainer.backends.setfit

@@ -1,18 +1,27 @@
-"""TF-IDF word n-gram features; the vocabulary is fitted once per run, on its pool, kept in the run dir."""
+"""TF-IDF n-gram features; each vectorizer is fitted once per run, on its pool, and kept in the run dir."""
 
 import hashlib
+import io
 import pickle
-import tempfile
 from pathlib import Path
+from typing import TypeAlias
 
 import numpy as np
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.pipeline import FeatureUnion, make_union
+
+from common.files import atomic_write_bytes
 
 FOLDER = "tfidf"
 START = "xxstart"
 """A token before every text, so the bigrams of opening words ("xxstart who") are features of their own."""
 VECTORIZER_FILE = "vectorizer.pkl"
+NGRAMS_FILE = "ngrams.pkl"
+MAX_CHAR_FEATURES = 50_000
+"""The most frequent character n-grams kept: a 1M-text pool has millions, and rare ones teach nothing."""
+
+Vectorizer: TypeAlias = TfidfVectorizer | FeatureUnion
 
 
 def new_vectorizer() -> TfidfVectorizer:
@@ -27,34 +36,56 @@ def new_vectorizer() -> TfidfVectorizer:
     )
 
 
+def new_char_vectorizer() -> TfidfVectorizer:
+    """Character 2-4-grams inside word boundaries: spelling variants, inflections and typos share them."""
+    return TfidfVectorizer(
+        analyzer="char_wb",
+        ngram_range=(2, 4),
+        sublinear_tf=True,
+        min_df=2,
+        max_features=MAX_CHAR_FEATURES,
+        dtype=np.float64,
+    )
+
+
+def new_ngrams() -> FeatureUnion:
+    """Word and character n-grams side by side: ``[words | chars]``, each row block unit-normed."""
+    return make_union(new_vectorizer(), new_char_vectorizer())
+
+
 def mark_start(text: str) -> str:
     """The text lower-cased, after the start token (module-level, so the vectorizer pickles)."""
     return f"{START} {text.lower()}"
 
 
-def run_vectorizer(run_dir: Path, texts: list[str]) -> TfidfVectorizer:
-    """The run's vectorizer: read from the run dir, or fitted on ``texts`` (the pool) and stored there."""
-    path = run_dir / FOLDER / VECTORIZER_FILE
+def run_vectorizer(run_dir: Path, texts: list[str], file: str = VECTORIZER_FILE) -> Vectorizer:
+    """The run's vectorizer: read from the run dir, or fitted on ``texts`` (the pool) and stored there.
+
+    ``file`` names it: the word vectorizer (``VECTORIZER_FILE``) or words and characters (``NGRAMS_FILE``).
+    """
+    path = run_dir / FOLDER / file
     if path.exists():
         with path.open("rb") as handle:
-            vectorizer: TfidfVectorizer = pickle.load(handle)
+            vectorizer: Vectorizer = pickle.load(handle)
         return vectorizer
-    vectorizer = new_vectorizer().fit(texts)
-    write_atomically(path, pickle.dumps(vectorizer))
-    return vectorizer
+    fitted = (new_ngrams() if file == NGRAMS_FILE else new_vectorizer()).fit(texts)
+    atomic_write_bytes(path, pickle.dumps(fitted))
+    return fitted
 
 
-def cached_words(run_dir: Path, vectorizer: TfidfVectorizer, texts: list[str]) -> sp.csr_matrix:
-    """The TF-IDF rows of ``texts``, read from the run dir's cache or computed and stored there."""
-    path = run_dir / FOLDER / f"{texts_key(texts)}.npz"
+def cached_words(
+    run_dir: Path, vectorizer: Vectorizer, texts: list[str], file: str = VECTORIZER_FILE
+) -> sp.csr_matrix:
+    """The rows of ``texts`` under the vectorizer stored as ``file``, from the run dir's cache or computed."""
+    path = run_dir / FOLDER / f"{texts_key(texts)}-{Path(file).stem}.npz"
     if path.exists():
         matrix = sp.load_npz(path).tocsr()
         if matrix.shape[0] == len(texts):
             return matrix
-    matrix = vectorizer.transform(texts).tocsr()
-    with tempfile.NamedTemporaryFile(dir=_folder(path), suffix=".npz", delete=False) as handle:
-        sp.save_npz(handle, matrix)
-    Path(handle.name).replace(path)
+    matrix = sp.csr_matrix(vectorizer.transform(texts))
+    buffer = io.BytesIO()
+    sp.save_npz(buffer, matrix)
+    atomic_write_bytes(path, buffer.getvalue())
     return matrix
 
 
@@ -65,14 +96,3 @@ def texts_key(texts: list[str]) -> str:
         encoded = text.encode()
         digest.update(len(encoded).to_bytes(8, "little") + encoded)
     return digest.hexdigest()[:32]
-
-
-def write_atomically(path: Path, data: bytes) -> None:
-    with tempfile.NamedTemporaryFile(dir=_folder(path), delete=False) as handle:
-        handle.write(data)
-    Path(handle.name).replace(path)
-
-
-def _folder(path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return path.parent

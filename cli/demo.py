@@ -151,6 +151,7 @@ def _simulate(settings: Settings, connection: Connection, iterations: int) -> No
         "accuracy",
         "macro-F1",
         "train s",
+        "model",
         "next batch by",
         title=f"run {RUN}: the simulated annotator labels",
     )
@@ -166,6 +167,7 @@ def _simulate(settings: Settings, connection: Connection, iterations: int) -> No
                 f"{last.accuracy:.3f}",
                 f"{last.macro_f1:.3f}",
                 f"{last.timings.train:.2f}",
+                _model_name(last),
                 last.served_by,
             )
             if batch < iterations:
@@ -176,6 +178,14 @@ def _simulate(settings: Settings, connection: Connection, iterations: int) -> No
     if last is not None:
         console.print(f"[bold]test accuracy {last.accuracy:.3f} at {last.labels} labels[/]")
     console.print(f"curve: alloop report --run {RUN}   data: {RunPaths.of(settings.home, RUN).root}")
+
+
+def _model_name(updated: events.ModelUpdated) -> str:
+    """What ``auto`` trained (``embeddings+words C=10 balanced``), else the backend's name."""
+    choice = updated.choice
+    if choice is None:
+        return updated.model_version.split(":", 1)[0]
+    return f"{choice.features} C={choice.C:g}" + (" balanced" if choice.class_weight else "")
 
 
 def _wait_for_model(

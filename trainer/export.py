@@ -204,7 +204,7 @@ def _save_auto(learner: Learner, folder: Path) -> str:
     serving = learner.serving
     features = serving.choice.features if serving else "embeddings"
     head = copy.deepcopy(plain_head(learner))
-    used = width(learner.backend.layout(), features)  # type: ignore[attr-defined]
+    used = width(learner.feature_layout, features)
     head.coef_ = head.coef_[:, :used]
     head.n_features_in_ = used
     if features == "embeddings":

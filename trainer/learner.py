@@ -113,6 +113,11 @@ class Learner:
         return hasattr(self._factory, "choose")
 
     @property
+    def feature_layout(self) -> tuple[tuple[str, int], ...]:
+        """``auto``: the blocks of a row and their widths, ``(("embeddings", 384), ("words", …), …)``."""
+        return tuple(self._factory.layout) if self.selects else ()
+
+    @property
     def _factory(self) -> Any:
         # small-text keeps the factory it builds each update's classifier from, and saves it with
         # the learner, so a restored learner's factory is that one, not the backend's.
@@ -219,7 +224,7 @@ class Learner:
         started = time.perf_counter()
         labelled = self.active.indices_labeled
         earlier = self.state.selections
-        selection = select(self.active.dataset.x[labelled], self.active.y, self._factory.layout, earlier)
+        selection = select(self.active.dataset.x[labelled], self.active.y, self.feature_layout, earlier)
         self.state.selections = [*earlier, selection][-HISTORY:]
         previous = earlier[-1] if earlier else None
         if previous is None or previous.choice != selection.choice:

@@ -129,7 +129,7 @@ BAD_INIT = {
         "train.csv",
         ["--backend", "bert"],
         {},
-        ["backend: Input should be 'embeddings', 'hybrid', 'transformer' or 'setfit'"],
+        ["backend: Input should be 'auto', 'embeddings', 'hybrid', 'transformer' or 'setfit'"],
     ),
     "unknown-text-column": (
         "train.csv",

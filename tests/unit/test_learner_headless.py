@@ -6,9 +6,8 @@ import pytest
 
 from common.corpus import Corpus, read_corpus
 from common.spec import DatasetSource, RunSpec
+from tests.support.data import TREC
 from trainer.headless import run_headless
-
-TREC = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "trec6"
 
 
 @pytest.fixture(scope="session")
@@ -17,13 +16,20 @@ def trec_run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("trec")
 
 
-def test_trec_reaches_the_tutorials_accuracy_at_260_labels(trec_run_dir: Path) -> None:
-    """Batch 0 of 20 random + 12 BreakingTies batches of 20: the tutorial reports about 0.8."""
+def test_the_default_learner_clears_the_tutorials_accuracy_at_260_labels(trec_run_dir: Path) -> None:
+    """Batch 0 of 20 random + 12 BreakingTies batches of 20, the default backend (``auto``): the
+    tutorial reports about 0.80 there.
+
+    A floor, not a target: measured on seeds 0-9 and 42 here, the default learner reached 0.856 to
+    0.898 at 260 labels (mean 0.875), so 0.80 is at least 0.05 below every seed, which leaves room
+    for the few points that BLAS kernels and thread counts move one seed's curve between machines.
+    Targets live in ``python -m bench al-curve``.
+    """
     source = DatasetSource(path=str(TREC))
-    spec = RunSpec(name="trec", dataset=source, backend="embeddings", query_strategy="BreakingTies")
+    spec = RunSpec(name="trec", dataset=source, query_strategy="BreakingTies")
     history = run_headless(spec, read_corpus(source), 12, trec_run_dir, "cpu")
     assert [metrics.labels for metrics in history] == list(range(20, 261, 20))
-    assert history[-1].accuracy >= 0.78
+    assert history[-1].accuracy >= 0.80
     assert set(history[-1].per_class_f1) == {"ABBR", "DESC", "ENTY", "HUM", "LOC", "NUM"}
 
 

@@ -36,7 +36,10 @@ def test_yaml_file_with_flags_on_top(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("overrides", "fragment"),
     [
-        ({"backend": "bert"}, "backend: Input should be 'embeddings', 'hybrid', 'transformer' or 'setfit'"),
+        (
+            {"backend": "bert"},
+            "backend: Input should be 'auto', 'embeddings', 'hybrid', 'transformer' or 'setfit'",
+        ),
         (
             {"query_strategy": "Magic"},
             "query_strategy: unknown query strategy 'Magic'; choose one of BreakingTies",

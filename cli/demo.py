@@ -181,11 +181,12 @@ def _simulate(settings: Settings, connection: Connection, iterations: int) -> No
 
 
 def _model_name(updated: events.ModelUpdated) -> str:
-    """What ``auto`` trained (``embeddings+words C=10 balanced``), else the backend's name."""
+    """What ``auto`` trained (``emb+words C=10 balanced``), else the backend's name."""
     choice = updated.choice
     if choice is None:
         return updated.model_version.split(":", 1)[0]
-    return f"{choice.features} C={choice.C:g}" + (" balanced" if choice.class_weight else "")
+    features = choice.features.replace("embeddings", "emb")
+    return f"{features} C={choice.C:g}" + (" balanced" if choice.class_weight else "")
 
 
 def _wait_for_model(

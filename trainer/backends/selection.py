@@ -31,6 +31,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression, LogisticRegressionCV
 from sklearn.model_selection import StratifiedKFold
+from threadpoolctl import threadpool_limits
 
 Layout = tuple[tuple[str, int], ...]
 """The blocks of a row and their widths, in order: ``(("embeddings", 384), ("words", …), ("chars", …))``."""
@@ -145,6 +146,15 @@ def fit_in_span(
 ) -> LogisticRegression:
     """The logistic regression of ``choice`` fitted on the rows ``x``; its weights cover every column of
     ``x`` (zero on the blocks the choice leaves out), so it predicts on whole rows."""
+    # One BLAS thread: a few hundred rows gain nothing from more, and beside a busy Argilla on two
+    # cores, spinning OpenBLAS threads stretched a selection from 1.7 s to 12 s.
+    with threadpool_limits(limits=1):
+        return _fit_in_span(x, y, layout, choice, max_iter, tol)
+
+
+def _fit_in_span(
+    x: Any, y: np.ndarray, layout: Layout, choice: Choice, max_iter: int, tol: float
+) -> LogisticRegression:
     grams = block_grams(x, layout)
     z, back = span_basis(combined(grams, choice.features))
     model = LogisticRegression(C=choice.C, class_weight=choice.class_weight, max_iter=max_iter, tol=tol)
@@ -167,7 +177,8 @@ def select(x: Any, y: np.ndarray, layout: Layout, earlier: Sequence[Selection] =
     seen = len(np.unique(y))
     if folds < 2 or seen < 2 or len(y) < MIN_LABELS_PER_CLASS * seen:
         return default_selection(len(y))
-    scores = cv_scores(x, y, layout, folds)
+    with threadpool_limits(limits=1):
+        scores = cv_scores(x, y, layout, folds)
     window = [*(dict(item.scores) for item in earlier if item.scores), scores][-HISTORY:]
     smoothed = {
         choice: float(np.mean([found[choice] for found in window if choice in found])) for choice in scores

@@ -27,11 +27,12 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression, LogisticRegressionCV
 from sklearn.model_selection import StratifiedKFold
 from threadpoolctl import threadpool_limits
+
+from trainer.backends.linear import FullProbaLogisticRegression
 
 Layout = tuple[tuple[str, int], ...]
 """The blocks of a row and their widths, in order: ``(("embeddings", 384), ("words", …), ("chars", …))``."""
@@ -229,13 +230,9 @@ def _bounded(x: Any, y: np.ndarray) -> tuple[Any, np.ndarray]:
     return x[keep], y[keep]
 
 
-class SelectedLogisticRegression(ClassifierMixin, BaseEstimator):
+class SelectedLogisticRegression(FullProbaLogisticRegression):
     """The logistic regression that ``choice`` names, fitted in the labelled rows' span (exactly the
-    ordinary fit, much faster on n-gram columns).
-
-    Probabilities always have one column per class (scikit-learn drops classes missing from the
-    training labels, which would shift class indices in small-text); a single seen class gets certainty.
-    """
+    ordinary fit, much faster on n-gram columns); one probability column per class, as its parent's."""
 
     def __init__(self, num_classes: int = 2, layout: Layout = (), choice: Choice = DEFAULT_CHOICE) -> None:
         self.num_classes = num_classes
@@ -255,14 +252,3 @@ class SelectedLogisticRegression(ClassifierMixin, BaseEstimator):
                 warnings.simplefilter("ignore", category=ConvergenceWarning)
                 self.model_ = fit_in_span(x, y, self.layout, self.choice)
         return self
-
-    def predict_proba(self, x: Any) -> np.ndarray:
-        proba = np.zeros((x.shape[0], self.num_classes))
-        if self.model_ is None:
-            proba[:, self.seen_[0]] = 1.0
-        else:
-            proba[:, self.model_.classes_.astype(int)] = self.model_.predict_proba(x)
-        return proba
-
-    def predict(self, x: Any) -> np.ndarray:
-        return np.argmax(self.predict_proba(x), axis=1)

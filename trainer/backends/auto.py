@@ -23,7 +23,7 @@ from trainer.backends.base import ClassifierBackend
 from trainer.backends.encoder import cache_key, encode, load_encoder
 from trainer.backends.hybrid import HybridClassifier
 from trainer.backends.selection import Choice, Layout, SelectedLogisticRegression
-from trainer.backends.words import FOLDER, NGRAMS_FILE, cached_words, run_vectorizer
+from trainer.backends.words import FOLDER, NGRAMS_FILE, run_vectorizer
 
 
 class AutoClassifierFactory(SklearnClassifierFactory):
@@ -88,8 +88,7 @@ class AutoBackend(ClassifierBackend):
             rows = sp.load_npz(path).tocsr()
             if rows.shape[0] == len(texts):
                 return rows
-        ngrams = cached_words(self.run_dir, self._ngrams(texts), texts, NGRAMS_FILE)
-        rows = sp.hstack([sp.csr_matrix(self.sentence_vectors(texts)), ngrams], format="csr")
+        rows = self._rows(texts, self.sentence_vectors(texts))
         buffer = io.BytesIO()
         sp.save_npz(buffer, rows, compressed=False)
         atomic_write_bytes(path, buffer.getvalue())

@@ -73,11 +73,9 @@ def run_vectorizer(run_dir: Path, texts: list[str], file: str = VECTORIZER_FILE)
     return fitted
 
 
-def cached_words(
-    run_dir: Path, vectorizer: Vectorizer, texts: list[str], file: str = VECTORIZER_FILE
-) -> sp.csr_matrix:
-    """The rows of ``texts`` under the vectorizer stored as ``file``, from the run dir's cache or computed."""
-    path = run_dir / FOLDER / f"{texts_key(texts)}-{Path(file).stem}.npz"
+def cached_words(run_dir: Path, vectorizer: Vectorizer, texts: list[str]) -> sp.csr_matrix:
+    """The TF-IDF rows of ``texts``, read from the run dir's cache or computed and stored there."""
+    path = run_dir / FOLDER / f"{texts_key(texts)}.npz"
     if path.exists():
         matrix = sp.load_npz(path).tocsr()
         if matrix.shape[0] == len(texts):

@@ -57,11 +57,15 @@ class LiveStack:
         return process.pid
 
     def wait_for_workers(self, count: int, timeout: float = 120) -> None:
-        """Wait until ``count`` rq workers have registered (they import the learning stack first)."""
+        """Wait until ``count`` alloop workers listen on the train queue (they import the learning stack
+        first); Argilla's own rq worker, on the same Redis, does not count."""
         from rq import Worker
 
+        from common.queues import train_queue
+
+        queue = train_queue(self.connection.redis())
         deadline = time.monotonic() + timeout
-        while Worker.count(connection=self.connection.redis()) < count:
+        while Worker.count(queue=queue) < count:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"fewer than {count} workers registered within {timeout} s")
             time.sleep(0.2)

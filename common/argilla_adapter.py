@@ -4,11 +4,11 @@ import warnings
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import TypeVar
 
 import argilla as rg
 from argilla._exceptions import ArgillaCredentialsError, NotFoundError, UnauthorizedError
+from pydantic import BaseModel, ConfigDict
 
 from common.connection import Connection, ServiceError
 from common.errors import API_KEY_FIX, UserError
@@ -41,9 +41,10 @@ def pool_index(record_id_: str) -> int:
     return int(record_id_.removeprefix(RECORD_PREFIX))
 
 
-@dataclass(frozen=True)
-class BatchRecord:
-    """One record of a batch, as the annotators left it."""
+class BatchRecord(BaseModel):
+    """One record of a batch, as the annotators left it (the watcher hands these to the job as JSON)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
     index: int
     completed: bool

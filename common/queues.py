@@ -1,7 +1,7 @@
 """The rq queues every alloop process agrees on: their names, and jobs serialized as JSON.
 
-Job arguments are plain JSON (a run name and a batch number), never pickles, so a process that
-can write to Redis cannot make a worker run code of its choosing.
+Job arguments are plain JSON (a run name, a batch number, the batch's answers), never pickles, so
+a process that can write to Redis cannot make a worker run code of its choosing.
 """
 
 import re
@@ -44,9 +44,16 @@ RETRY_DELAYS_S = [2, 5, 10, 30, 60]
 
 
 def enqueue_once(
-    queue: Queue, function: str, run: str, batch: int, *, job_id: str, description: str
+    queue: Queue,
+    function: str,
+    run: str,
+    batch: int,
+    *,
+    job_id: str,
+    description: str,
+    kwargs: dict[str, object] | None = None,
 ) -> Job | None:
-    """Queue ``function(run, batch)`` under ``job_id``; None when a job of that id exists.
+    """Queue ``function(run, batch, **kwargs)`` under ``job_id``; None when a job of that id exists.
 
     rq checks and saves the id atomically, so two processes enqueueing the same job, or one that
     restarted, never cause it twice. Functions are named by path: the caller need not import them.
@@ -54,8 +61,8 @@ def enqueue_once(
     try:
         return queue.enqueue(
             function,
-            run,
-            batch,
+            args=(run, batch),
+            kwargs=kwargs or {},
             job_id=job_id,
             unique=True,
             job_timeout=JOB_TIMEOUT_S,

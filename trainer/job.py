@@ -3,6 +3,7 @@
 import logging
 import time
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -10,7 +11,7 @@ import redis
 from rq import get_current_job
 
 from common import events, keys
-from common.argilla_adapter import ArgillaAdapter, record_id
+from common.argilla_adapter import ArgillaAdapter, BatchRecord, record_id
 from common.checkpoints import INITIAL, CheckpointStore, Manifest
 from common.connection import Connection, resolve_connection
 from common.errors import UserError, describe
@@ -18,6 +19,7 @@ from common.events import AutoStop
 from common.runs import Run, RunPaths, RunRegistry, RunState, read_metrics
 from common.secrets import redact
 from common.settings import Settings, get_settings
+from common.spec import RunSpec
 from trainer.context import corpus_fingerprint, corpus_of, model_version
 from trainer.heavy import enqueue_heavy
 from trainer.learner import Learner
@@ -30,14 +32,22 @@ log = logging.getLogger("alloop.trainer")
 LOCK_WAIT_S = 600
 
 
-def train_batch(run_name: str, batch: int) -> dict[str, object]:
-    """Entry point of the training job: learn ``batch`` of ``run_name``, one job of a run at a time."""
+def train_batch(
+    run_name: str, batch: int, answers: list[dict[str, object]] | None = None
+) -> dict[str, object]:
+    """Entry point of the training job: learn ``batch`` of ``run_name``, one job of a run at a time.
+
+    ``answers`` are the batch's records as the watcher read them; without them (a job queued by
+    hand, say) the job reads them from Argilla.
+    """
     settings = get_settings()
     connection = resolve_connection(settings)
     client = connection.redis()
+    records = None if answers is None else [BatchRecord.model_validate(answer) for answer in answers]
     try:
         with lease(client, keys.run_lock(run_name), wait_s=LOCK_WAIT_S):
-            return Training(settings, connection, client, RunRegistry(client).get(run_name)).learn(batch)
+            run = RunRegistry(client).get(run_name)
+            return Training(settings, connection, client, run).learn(batch, records)
     except Exception as error:
         report_failure(client, connection, run_name, batch, keys.train_job_id(run_name, batch), error)
         raise
@@ -83,6 +93,24 @@ def report_failure(
         )  # fmt: skip
 
 
+def open_in_background(connection: Connection, spec: RunSpec) -> "Future[ArgillaAdapter]":
+    """Sign in to Argilla and look the run's dataset up in a thread (about ten HTTP calls).
+
+    The job restores and trains meanwhile, so annotators do not wait for both one after the other.
+    """
+
+    def open_dataset() -> ArgillaAdapter:
+        adapter = ArgillaAdapter(connection)
+        adapter.dataset(spec)
+        return adapter
+
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="argilla")
+    try:
+        return pool.submit(open_dataset)
+    finally:
+        pool.shutdown(wait=False)  # the submitted call still runs; the thread ends with it
+
+
 @dataclass
 class Stopwatch:
     seconds: dict[str, float] = field(default_factory=dict)
@@ -107,15 +135,20 @@ class Training:
         self.paths = RunPaths.of(settings.home, run.name)
         self.store = CheckpointStore(self.paths.checkpoints)
         self.scores = ScoreStore(self.paths.heavy_scores)
-        self.argilla = ArgillaAdapter(connection)
+        self._argilla = open_in_background(connection, self.spec)
         self.registry = RunRegistry(client)
+
+    @property
+    def argilla(self) -> ArgillaAdapter:
+        """Argilla with the run's dataset found; raises what opening it raised."""
+        return self._argilla.result()
 
     def load(self, batch: int) -> Learner:
         return Learner.load(
             self.store.learner(batch), corpus_of(self.spec), self.paths.cache, self.settings.device
         )
 
-    def learn(self, batch: int) -> dict[str, object]:
+    def learn(self, batch: int, records: list[BatchRecord] | None = None) -> dict[str, object]:
         self._check_corpus()
         if self.store.exists(batch):
             return self._finish_retried(batch)
@@ -130,7 +163,9 @@ class Training:
         with clock.step("restore"):
             learner = self.load(expected)
         with clock.step("fetch"):
-            answers = {record.index: record for record in self.argilla.batch_records(self.spec, batch)}
+            if records is None:
+                records = self.argilla.batch_records(self.spec, batch)
+            answers = {record.index: record for record in records}
         missing = sorted(set(learner.awaiting) - set(answers))
         if missing:
             # Deleted in Argilla by hand: learned like discarded records, so never asked again.

@@ -57,7 +57,8 @@ class Watcher:
     def _check(self, run: Run) -> str | None:
         if run.batch < 0:
             return None
-        batch = progress(self.argilla.batch_records(run.spec, run.batch))
+        records = self.argilla.batch_records(run.spec, run.batch)
+        batch = progress(records)
         if batch.total == 0:  # logging writes the records before it moves the run to the batch
             self._log_once(
                 run.name,
@@ -66,7 +67,7 @@ class Watcher:
             )
         if not batch.done:
             return None
-        job = enqueue_training(self.queue, run.name, run.batch)
+        job = enqueue_training(self.queue, run.name, run.batch, records)
         if job is None:  # queued, running or done already; or lost by a worker that died taking it
             self.lost.rescue(self.queue, keys.train_job_id(run.name, run.batch))
             return None

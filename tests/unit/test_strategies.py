@@ -9,7 +9,7 @@ from common.corpus import Corpus
 from common.spec import RunSpec
 from trainer.backends.encoder import cache_path, write_atomically
 from trainer.learner import Learner
-from trainer.strategies import make_query_strategy
+from trainer.strategies import BreakingTies, make_query_strategy
 
 LABELS = ["x", "y"]
 
@@ -54,3 +54,29 @@ def test_pools_smaller_than_the_subsample_are_scored_whole(tmp_path: Path) -> No
     learner = learner_on_vectors(tmp_path, 150, 1000)
     learner.query()
     assert learner.active.query_strategy.subsampled_indices_ is None
+
+
+class FixedProba:
+    """A classifier whose probabilities are given."""
+
+    def __init__(self, proba: np.ndarray) -> None:
+        self.proba = proba
+
+    def predict_proba(self, dataset: object) -> np.ndarray:
+        return self.proba
+
+
+def test_breaking_ties_scores_and_chooses_as_small_texts_own() -> None:
+    generator = np.random.default_rng(0)
+    proba = generator.dirichlet(np.ones(6), size=2000)
+    proba[:50] = proba[0]  # ties between items: the order among them must not change either
+    args = (FixedProba(proba), None, np.arange(100, 2000), np.arange(100), np.zeros(100, dtype=int))
+    ours, theirs = BreakingTies(), small_text.BreakingTies()
+    assert np.array_equal(ours.get_confidence(*args), theirs.get_confidence(*args))
+    assert np.array_equal(ours.query(*args, n=20), theirs.query(*args, n=20))
+
+
+def test_a_spec_naming_breaking_ties_gets_the_vectorized_one() -> None:
+    assert type(make_query_strategy(spec(query_subsample=None))) is BreakingTies
+    other = make_query_strategy(spec(query_subsample=None, query_strategy="LeastConfidence"))
+    assert type(other) is small_text.LeastConfidence

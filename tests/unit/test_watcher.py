@@ -9,7 +9,7 @@ import pytest
 from common import events, keys
 from common.argilla_adapter import BatchRecord
 from common.errors import UserError
-from common.queues import train_queue
+from common.queues import fetch_job, train_queue
 from common.runs import RunRegistry, RunState
 from common.spec import RunSpec
 from watcher.decide import progress
@@ -74,6 +74,18 @@ def test_a_complete_batch_is_enqueued_once_with_an_event(
     assert train_queue(redis).job_ids == [keys.train_job_id("r1", 0)]
     [event] = completed_events(redis)
     assert (event.batch, event.submitted, event.discarded) == (0, 3, 0)
+
+
+def test_the_job_carries_the_answers_the_watcher_read(
+    redis: fakeredis.FakeRedis, argilla: FakeArgilla
+) -> None:
+    register(redis)
+    answers = [record(0, completed=True), record(1, discarded=True)]
+    argilla.batches[("r1", 0)] = answers
+    [job_id] = Watcher(argilla, redis).poll()  # type: ignore[arg-type]
+    job = fetch_job(job_id, redis)
+    assert job.args == ["r1", 0]
+    assert [BatchRecord.model_validate(answer) for answer in job.kwargs["answers"]] == answers
 
 
 def test_an_incomplete_batch_waits(redis: fakeredis.FakeRedis, argilla: FakeArgilla) -> None:

@@ -113,13 +113,16 @@ def width(layout: Layout, features: str) -> int:
     return sum(size for name, size in layout if name in wanted)
 
 
-def block_grams(x: Any, layout: Layout) -> dict[str, np.ndarray]:
-    """``X·Xᵀ`` of each block of the rows ``x`` (dense blocks through BLAS, sparse ones sparse)."""
+def block_grams(x: Any, layout: Layout, names: Sequence[str] | None = None) -> dict[str, np.ndarray]:
+    """``X·Xᵀ`` of each block of the rows ``x``, or of the blocks ``names`` (dense blocks through BLAS,
+    sparse ones sparse)."""
     grams: dict[str, np.ndarray] = {}
     start = 0
     for name, size in layout:
         block = x[:, start : start + size]
         start += size
+        if names is not None and name not in names:
+            continue
         if name == "embeddings":
             dense = block.toarray() if sp.issparse(block) else np.asarray(block)
             grams[name] = dense @ dense.T
@@ -156,7 +159,7 @@ def fit_in_span(
 def _fit_in_span(
     x: Any, y: np.ndarray, layout: Layout, choice: Choice, max_iter: int, tol: float
 ) -> LogisticRegression:
-    grams = block_grams(x, layout)
+    grams = block_grams(x, layout, FEATURE_SETS[choice.features])
     z, back = span_basis(combined(grams, choice.features))
     model = LogisticRegression(C=choice.C, class_weight=choice.class_weight, max_iter=max_iter, tol=tol)
     model.fit(z, y)

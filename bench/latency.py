@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import redis
 import typer
 from rich.progress import Progress
 
@@ -20,7 +21,8 @@ from bench.live import LiveStack, live_stack
 from bench.output import console, show, write_json
 from common import events
 from common.argilla_adapter import ArgillaAdapter
-from common.spec import RunSpec
+from common.spec import RunSpec, load_spec
+from trainer.context import corpus_of
 
 STEPS = ("detect", "pickup", "restore", "fetch", "train", "query", "log")
 
@@ -52,6 +54,7 @@ def run(
     """Time from a batch's last answer to the next batch visible, through the real stack."""
     with live_stack() as stack:
         waits = measure(stack, "latency", dataset, iterations, backend, interval)
+        floor = argilla_floor(stack, dataset, iterations)
         baseline = (
             measure(stack, "baseline", dataset, baseline_iterations, "transformer", 3.0)
             if baseline_iterations
@@ -61,6 +64,9 @@ def run(
     show(f"latency per batch ({backend})", ["batch", "wait s", *STEPS, "select (after log)"], rows)
     result = summarize(waits)
     summary = [["alloop", backend, result["p50_s"], result["p95_s"], result["max_s"], 1.0]]
+    result["argilla_floor"] = percentiles(floor)
+    p50, p95, worst = (result["argilla_floor"][key] for key in ("p50_s", "p95_s", "max_s"))
+    summary.append(["Argilla alone: read, log, read", "—", p50, p95, worst, p50 / result["p50_s"]])
     if baseline:
         tutorial = summarize(baseline)
         result["baseline"] = tutorial
@@ -70,12 +76,18 @@ def run(
     write_json(json_file, result)
 
 
+def percentiles(seconds: list[float]) -> dict[str, float]:
+    return {
+        "p50_s": float(np.percentile(seconds, 50)),
+        "p95_s": float(np.percentile(seconds, 95)),
+        "max_s": max(seconds),
+    }
+
+
 def summarize(waits: list[Wait]) -> dict[str, Any]:
     totals = [wait.total for wait in waits]
     return {
-        "p50_s": float(np.percentile(totals, 50)),
-        "p95_s": float(np.percentile(totals, 95)),
-        "max_s": max(totals),
+        **percentiles(totals),
         "breakdown": {step: statistics.mean(w.parts[step] for w in waits) for step in STEPS},
         "select_after_log_s": statistics.mean(w.select for w in waits),
         "waits_s": totals,
@@ -101,30 +113,69 @@ def measure(
         task = progress.add_task(f"{name}: timing batches", total=iterations)
         for batch in range(iterations):
             annotator.wait_for_batch(batch, timeout=900)
+            after = events.last_id(client, name)
             annotator.label_batch(batch)
             answered = time.time()
-            visible = wait_visible(argilla, spec, batch + 1)
+            visible = wait_visible(argilla, client, spec, batch + 1, after)
             waits.append(breakdown(client, name, batch, answered, visible))
             progress.advance(task)
     return waits
 
 
-def wait_visible(argilla: ArgillaAdapter, spec: RunSpec, batch: int, timeout: float = 900) -> float:
-    """The time at which every record of ``batch`` is returned by an SDK query."""
+def wait_visible(
+    argilla: ArgillaAdapter, client: redis.Redis, spec: RunSpec, batch: int, after: str, timeout: float = 900
+) -> float:
+    """The time at which an SDK query returns every record of ``batch``.
+
+    It queries once ``batch.logged`` is on the run's stream (and again while records are missing):
+    searching Argilla all along would slow the very write it waits for.
+    """
     deadline = time.monotonic() + timeout
+    logged = False
+    while not logged and time.monotonic() < deadline:
+        entries = list(events.read(client, spec.name, after=after, block_ms=100))
+        after = entries[-1][0] if entries else after
+        logged = any(isinstance(e, events.BatchLogged) and e.batch == batch for _, e in entries)
     while time.monotonic() < deadline:
         if len(argilla.batch_records(spec, batch)) >= spec.batch_size:
             return time.time()
-        time.sleep(0.02)
+        time.sleep(0.05)
     raise TimeoutError(f"batch {batch} of {spec.name} did not appear within {timeout} s")
 
 
-def breakdown(client: object, run: str, batch: int, answered: float, visible: float) -> Wait:
+def argilla_floor(stack: LiveStack, dataset: str, iterations: int) -> list[float]:
+    """What Argilla alone takes of one wait, on a dataset of its own in the same stack: reading a
+    batch (the watcher's poll), logging the next with suggestions, and reading that one back."""
+    spec = load_spec(None, {"name": "floor", "dataset.path": dataset, "workspace": "bench"})
+    corpus = corpus_of(spec)
+    labels = corpus.label_names()
+    argilla = ArgillaAdapter(stack.connection)
+    argilla.create_dataset(spec, labels)
+    texts, size = corpus.train_texts, spec.batch_size
+    suggestions = [(labels[0], 0.5)] * size
+
+    def log(batch: int) -> None:
+        indices = list(range(batch * size, (batch + 1) * size))
+        argilla.log_batch(spec, batch, indices, [texts[i] for i in indices], suggestions, agent="floor")
+
+    log(0)
+    seconds = []
+    for batch in range(1, iterations + 1):
+        started = time.perf_counter()
+        argilla.batch_records(spec, batch - 1)
+        log(batch)
+        if len(argilla.batch_records(spec, batch)) < size:
+            raise RuntimeError(f"Argilla did not return batch {batch} of {spec.name} once logged")
+        seconds.append(time.perf_counter() - started)
+    return seconds
+
+
+def breakdown(client: redis.Redis, run: str, batch: int, answered: float, visible: float) -> Wait:
     """Split one wait with the run's events: when the watcher saw it, what the job spent on each step."""
     completed = logged = updated = None
     deadline = time.monotonic() + 120
     while updated is None and time.monotonic() < deadline:  # model.updated follows the logging
-        for _, event in events.read(client, run):  # type: ignore[arg-type]
+        for _, event in events.read(client, run):
             if isinstance(event, events.BatchCompleted) and event.batch == batch:
                 completed = event
             elif isinstance(event, events.BatchLogged) and event.batch == batch + 1:

@@ -20,7 +20,7 @@ from watcher.service import Watcher
 
 def watcher(
     interval: float = typer.Option(
-        None, help="Seconds between polls (default: ALLOOP_POLL_INTERVAL, 0.5 s)."
+        None, help="Seconds between polls (default: ALLOOP_POLL_INTERVAL, 0.25 s)."
     ),
     webhook_port: int = typer.Option(
         None,

@@ -46,7 +46,7 @@ class Settings(BaseSettings):
         default="auto", pattern=r"^(auto|cpu|cuda(:\d+)?)$", description="Where models train."
     )
     poll_interval: float = Field(
-        default=0.5, gt=0, le=3600, description="Seconds between the watcher's polls."
+        default=0.25, gt=0, le=3600, description="Seconds between the watcher's polls."
     )
     webhook_port: int | None = Field(
         default=None,

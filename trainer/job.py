@@ -93,14 +93,14 @@ def report_failure(
         )  # fmt: skip
 
 
-def open_in_background(connection: Connection, spec: RunSpec) -> "Future[ArgillaAdapter]":
-    """Sign in to Argilla and look the run's dataset up in a thread (about ten HTTP calls).
+def open_in_background(adapter: ArgillaAdapter, spec: RunSpec) -> "Future[ArgillaAdapter]":
+    """Look the run's dataset up in a thread (about ten HTTP calls); ``adapter``, signed in already,
+    so that a wrong API key is what the job reports first.
 
     The job restores and trains meanwhile, so annotators do not wait for both one after the other.
     """
 
     def open_dataset() -> ArgillaAdapter:
-        adapter = ArgillaAdapter(connection)
         adapter.dataset(spec)
         return adapter
 
@@ -135,7 +135,7 @@ class Training:
         self.paths = RunPaths.of(settings.home, run.name)
         self.store = CheckpointStore(self.paths.checkpoints)
         self.scores = ScoreStore(self.paths.heavy_scores)
-        self._argilla = open_in_background(connection, self.spec)
+        self._argilla = open_in_background(ArgillaAdapter(connection), self.spec)
         self.registry = RunRegistry(client)
 
     @property

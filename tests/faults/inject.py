@@ -78,7 +78,7 @@ def _watched(learn: Callable[..., Any]) -> Callable[..., Any]:
     """Training.learn, recording itself so that two trainings of a run at once are seen."""
 
     @functools.wraps(learn)
-    def hooked(self: Any, batch: int) -> Any:
+    def hooked(self: Any, batch: int, *args: Any) -> Any:
         folder = fault_dir() / "training" / self.run.name
         folder.mkdir(parents=True, exist_ok=True)
         mine = folder / str(os.getpid())
@@ -93,7 +93,7 @@ def _watched(learn: Callable[..., Any]) -> Callable[..., Any]:
                     f"while pid(s) {', '.join(p.name for p in others)} trained\n"
                 )
         try:
-            return learn(self, batch)
+            return learn(self, batch, *args)
         finally:
             mine.unlink(missing_ok=True)
 

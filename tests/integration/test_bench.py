@@ -33,6 +33,8 @@ def test_latency_times_each_batch_through_the_stack(small_trec: Path, tmp_path: 
     assert set(parts) == {"detect", "pickup", "restore", "fetch", "train", "query", "log"}
     assert result["select_after_log_s"] >= 0  # auto's cross-validation, after the wait
     assert sum(parts.values()) == pytest.approx(sum(result["waits_s"]) / 2)
+    floor = result["argilla_floor"]  # Argilla alone, timed in the same invocation
+    assert floor["max_s"] >= floor["p50_s"] > 0
 
 
 def test_workers_counts_batches_per_minute(small_trec: Path, tmp_path: Path) -> None:

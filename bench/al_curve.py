@@ -176,7 +176,7 @@ def run(
     initial_batch: Annotated[InitialBatch, typer.Option(help="How batch 0 is chosen.")] = InitialBatch.random,
     test: Annotated[str | None, typer.Option(help="Test file, for a CSV/JSONL/Parquet dataset.")] = None,
     text_column: Annotated[str, typer.Option()] = "text",
-    label_column: Annotated[str, typer.Option()] = "label",
+    label_column: Annotated[str | None, typer.Option()] = None,
     random: Annotated[bool, typer.Option("--random/--no-random", help="Compare with RandomSampling.")] = True,
     baseline: Annotated[
         bool, typer.Option("--baseline/--no-baseline", help="Compare with the tutorial (slow on CPU).")

@@ -68,8 +68,8 @@ def measure(size: int, labels: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="alloop-pool-scale-") as folder:
         run_dir = Path(folder)
         gold = write_synthetic_pool(cache_path(run_dir, spec.model, texts), size, spec.seed)
-        names = [CLASSES[label] for label in gold]
-        corpus = Corpus(texts, names, texts[:1], names[:1])
+        names: list[str | None] = [CLASSES[label] for label in gold]
+        corpus = Corpus(texts, names, texts[:1], [CLASSES[gold[0]]])
         learner = Learner.build(spec, corpus, list(CLASSES), run_dir, "cpu")
         learner.teach([names[index] for index in learner.first_batch()])
         learner.spec.batch_size = default_batch

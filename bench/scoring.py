@@ -47,7 +47,8 @@ def run(
             DEFAULT_MODEL, label_names, Path(run_dir), resolved, BackendOptions(num_epochs=1)
         )
         tokenizing = time_tokenizing(backend, texts)
-        classifier = trained_classifier(backend, corpus.train_texts, corpus.train_labels, labels)
+        gold = corpus.gold("bench scoring")
+        classifier = trained_classifier(backend, corpus.train_texts, gold, labels)
         scored = backend.dataset(texts)
         default_s, default_cpu_s, default = timed(
             lambda: TransformerBasedClassification.predict_proba(classifier, scored)

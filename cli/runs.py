@@ -84,7 +84,7 @@ def init(
     check_model(spec.model)
     with console.status(f"Reading {spec.dataset.path}…"):
         corpus = corpus_of(spec)
-    corpus.check_labels(spec.labels or corpus.label_names())
+    corpus.run_labels(spec.labels)
     settings = get_settings()
     connection = resolve_connection(settings)
     from trainer.start import forget_run, resume_run, start_run  # the learning stack loads only here

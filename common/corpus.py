@@ -1,4 +1,9 @@
-"""Reading a run's data: the unlabelled pool (with gold labels, when known) and the test split.
+"""Reading a run's data: the pool (with its labels, when known) and the test split.
+
+A pool's labels are optional. Fully labelled, they are gold labels, hidden from the learner (for the
+simulator, benchmarks and tests). Partly labelled, the labelled rows are the run's **seed set**:
+learned at init and never asked. Without a label column (or a ``.txt`` file of one text a line),
+the pool is all unlabelled and the label names come from the spec.
 
 Every text is checked as it is read, so that a bad file fails `alloop init` before anything is
 created: an empty text, a text longer than ``dataset.max_text_chars``, or one text with two
@@ -25,20 +30,55 @@ log = logging.getLogger("alloop.corpus")
 
 @dataclass(frozen=True)
 class Corpus:
-    """Texts and gold labels of the pool (``train``) and of the test split; labels are names.
+    """Texts and labels of the pool (``train``) and of the test split; labels are names, None where
+    a pool text has none.
 
-    ``notes`` says what reading changed (repeated texts dropped, rows without a label skipped).
+    ``notes`` says what reading changed (repeated texts dropped, a seed set found).
     """
 
     train_texts: list[str]
-    train_labels: list[str]
+    train_labels: list[str | None]
     test_texts: list[str]
     test_labels: list[str]
     notes: tuple[str, ...] = ()
 
+    @property
+    def seed(self) -> list[int]:
+        """Pool indices of the seed set: the labelled texts of a partly labelled pool (else none)."""
+        known = [index for index, label in enumerate(self.train_labels) if label is not None]
+        return known if len(known) < len(self.train_labels) else []
+
+    @property
+    def has_gold(self) -> bool:
+        """Whether every pool text has a label (a simulated annotator can answer from them)."""
+        return all(label is not None for label in self.train_labels)
+
+    def gold(self, needed_for: str) -> list[str]:
+        """Every pool text's label, for ``needed_for`` (a simulator, a balanced batch 0, a benchmark);
+        UserError when some text has none."""
+        missing = sum(label is None for label in self.train_labels)
+        if missing:
+            raise UserError(
+                f"{needed_for} needs a label for every pool text, and {missing} of "
+                f"{len(self.train_labels)} have none; use a fully labelled copy of the data"
+            )
+        return [label for label in self.train_labels if label is not None]
+
     def label_names(self) -> list[str]:
         """The labels found in the data, sorted."""
-        return sorted(set(self.train_labels) | set(self.test_labels))
+        found = {label for label in self.train_labels if label is not None}
+        return sorted(found | set(self.test_labels))
+
+    def run_labels(self, labels: list[str] | None) -> list[str]:
+        """The run's label names: ``labels`` (the spec's), else those of the data; checked."""
+        if labels is None and not self.label_names():
+            raise UserError(
+                "the data has no labels to take the label names from; give them with "
+                "--labels A,B,C (or `labels:` in the spec)"
+            )
+        chosen = labels or self.label_names()
+        self.check_labels(chosen)
+        return chosen
 
     def check_labels(self, labels: list[str]) -> None:
         """Raise UserError unless ``labels`` are two or more and hold every label of the data."""
@@ -60,7 +100,7 @@ class Corpus:
 @dataclass(frozen=True)
 class _Row:
     text: str
-    label: str
+    label: str | None
     where: str
     """Names the row for a message: ``train.csv row 3``, ``train_5500.label line 12``, ``sport/001.txt``."""
 
@@ -75,13 +115,25 @@ def read_corpus(source: DatasetSource) -> Corpus:
         notes.append(dropped)
     if not pool:
         raise UserError(f"dataset {source.path} has no texts to label; fix `dataset.path`")
+    unlabelled_test = [row.where for row in test if row.label is None]
+    if unlabelled_test:
+        raise UserError(
+            f"the test split has rows without a label ({_names(unlabelled_test)}); "
+            "label them, or delete them from the test file"
+        )
+    seeded = sum(row.label is not None for row in pool)
+    if 0 < seeded < len(pool):
+        notes.append(
+            f"{seeded} labelled text(s) of the pool are the seed set, learned at init and never asked; "
+            f"the other {len(pool) - seeded} are the pool"
+        )
     for note in notes:
         log.info("%s", note)
     return Corpus(
         [row.text for row in pool],
         [row.label for row in pool],
         [row.text for row in test],
-        [row.label for row in test],
+        [row.label for row in test if row.label is not None],
         tuple(notes),
     )
 
@@ -89,7 +141,7 @@ def read_corpus(source: DatasetSource) -> Corpus:
 def _read(source: DatasetSource) -> tuple[list[_Row], list[_Row], list[str]]:
     notes: list[str] = []
     if source.is_hub:
-        train, test = _read_hub(source, notes)
+        train, test = _read_hub(source)
         return train, test, notes
     path = Path(source.path).expanduser()
     if path.is_dir():
@@ -105,8 +157,8 @@ def _read(source: DatasetSource) -> tuple[list[_Row], list[_Row], list[str]]:
         raise UserError(f"dataset {path} does not exist; fix `dataset.path`")
     if source.test is None:
         raise UserError(f"dataset {path} needs a test file: set `dataset.test` (or --test)")
-    train = _read_table(path, source, notes)
-    test = _read_table(Path(source.test).expanduser(), source, notes)
+    train = _read_table(path, source)
+    test = _read_table(Path(source.test).expanduser(), source)
     return train, test, notes
 
 
@@ -138,11 +190,16 @@ def _read_label_folders(folder: Path, test_every: int = 5) -> tuple[list[_Row], 
     return train, test
 
 
-def _read_table(path: Path, source: DatasetSource, notes: list[str]) -> list[_Row]:
+def _read_table(path: Path, source: DatasetSource) -> list[_Row]:
+    if path.suffix.lower() == ".txt":
+        return _read_lines(path)
     readers = {".csv": pd.read_csv, ".jsonl": _read_jsonl, ".parquet": pd.read_parquet}
     reader = readers.get(path.suffix.lower())
     if reader is None:
-        raise UserError(f"cannot read {path}: use a .csv, .jsonl or .parquet file, or a TREC folder")
+        raise UserError(
+            f"cannot read {path}: use a .csv, .jsonl, .parquet or .txt (one text a line) file, "
+            "or a TREC folder"
+        )
     try:
         frame = reader(path)
     except FileNotFoundError:
@@ -157,38 +214,56 @@ def _read_table(path: Path, source: DatasetSource, notes: list[str]) -> list[_Ro
     suffix = path.suffix.lower()
     # Rows as people see them: a spreadsheet's (the CSV header is row 1), a JSONL file's lines.
     unit, first = {".csv": ("row", 2), ".jsonl": ("line", 1)}.get(suffix, ("row", 1))
-    return _columns(frame, source, path.name, unit, notes, first)
+    return _columns(frame, source, path.name, unit, first)
+
+
+def _read_lines(path: Path) -> list[_Row]:
+    """A ``.txt`` pool: one unlabelled text a line; blank lines are skipped."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        raise UserError(f"dataset file {path} does not exist") from None
+    except UnicodeDecodeError as error:
+        raise UserError(
+            f"{path} is not UTF-8 text (byte {error.object[error.start]:#04x} at offset {error.start}); "
+            "save it as UTF-8 and run init again"
+        ) from None
+    return [
+        _Row(line.strip(), None, f"{path.name} line {number}")
+        for number, line in enumerate(lines, start=1)
+        if line.strip()
+    ]
 
 
 def _read_jsonl(path: Path) -> pd.DataFrame:
     return pd.read_json(path, lines=True)
 
 
-def _columns(
-    frame: pd.DataFrame, source: DatasetSource, where: str, unit: str, notes: list[str], first: int = 1
-) -> list[_Row]:
-    """The rows of ``frame``, named ``WHERE UNIT N``, N counted from ``first``."""
-    for role, column in (("text", source.text_column), ("label", source.label_column)):
+def _columns(frame: pd.DataFrame, source: DatasetSource, where: str, unit: str, first: int = 1) -> list[_Row]:
+    """The rows of ``frame``, named ``WHERE UNIT N``, N counted from ``first``.
+
+    The label column may be missing (an unlabelled pool), unless the spec names it.
+    """
+    column_of = source.labels_from
+    required = [("text", source.text_column)]
+    if source.label_column is not None:
+        required.append(("label", column_of))
+    for role, column in required:
         if column not in frame.columns:
             raise UserError(
                 f"{where} has no {role} column {column!r} (columns: {', '.join(map(str, frame.columns))}); "
                 f"set `dataset.{role}_column`"
             )
-    rows = []
-    unlabelled = []
-    texts, labels = frame[source.text_column].tolist(), frame[source.label_column].tolist()
-    for number, (text, label) in enumerate(zip(texts, labels, strict=True), start=first):
-        name = f"{where} {unit} {number}"
-        if pd.isna(label):
-            unlabelled.append(name)
-            continue
-        rows.append(_Row("" if pd.isna(text) else str(text), str(label), name))
-    if unlabelled:
-        notes.append(
-            f"skipped {len(unlabelled)} row(s) of {where} without a label ({_names(unlabelled)}); "
-            f"fill in `{source.label_column}` to use them"
+    texts = frame[source.text_column].tolist()
+    labels = frame[column_of].tolist() if column_of in frame else [None] * len(texts)
+    return [
+        _Row(
+            "" if pd.isna(text) else str(text),
+            None if label is None or pd.isna(label) else str(label),
+            f"{where} {unit} {number}",
         )
-    return rows
+        for number, (text, label) in enumerate(zip(texts, labels, strict=True), start=first)
+    ]
 
 
 def _check_texts(rows: list[_Row], source: DatasetSource) -> None:
@@ -209,18 +284,23 @@ def _check_texts(rows: list[_Row], source: DatasetSource) -> None:
 
 
 def _without_repeats(rows: list[_Row]) -> tuple[list[_Row], str | None]:
-    """The pool with each text once: a repeat with the same label is dropped, another label is an error."""
-    first: dict[str, _Row] = {}
+    """The pool with each text once: a repeat with the same label (or without one) is dropped, and
+    a repeat of an unlabelled text lends it its label; two different labels are an error."""
+    first: dict[str, int] = {}
     kept: list[_Row] = []
     repeats: list[_Row] = []
     conflicts: list[tuple[_Row, _Row]] = []
     for row in rows:
         key = row.text.strip()
-        earlier = first.get(key)
-        if earlier is None:
-            first[key] = row
+        position = first.get(key)
+        if position is None:
+            first[key] = len(kept)
             kept.append(row)
-        elif earlier.label == row.label:
+            continue
+        earlier = kept[position]
+        if row.label is None or earlier.label in (None, row.label):
+            if earlier.label is None:
+                kept[position] = _Row(earlier.text, row.label, earlier.where)
             repeats.append(row)
         else:
             conflicts.append((earlier, row))
@@ -246,7 +326,7 @@ def _names(wheres: list[str]) -> str:
     return shown + (f" and {len(wheres) - SHOWN} more" if len(wheres) > SHOWN else "")
 
 
-def _read_hub(source: DatasetSource, notes: list[str]) -> tuple[list[_Row], list[_Row]]:
+def _read_hub(source: DatasetSource) -> tuple[list[_Row], list[_Row]]:
     name, _, config = source.path.removeprefix("hf:").partition(":")
     try:
         import datasets
@@ -259,8 +339,9 @@ def _read_hub(source: DatasetSource, notes: list[str]) -> tuple[list[_Row], list
         if split not in loaded:
             raise UserError(f"{source.path} has no split {split!r} (splits: {', '.join(loaded)})")
         frame = loaded[split].to_pandas()
-        label_feature = loaded[split].features.get(source.label_column)
-        if label_feature is not None and hasattr(label_feature, "int2str") and source.label_column in frame:
-            frame[source.label_column] = frame[source.label_column].map(label_feature.int2str)
-        splits[split] = _columns(frame, source, f"{source.path} {split}", "row", notes)
+        column = source.labels_from
+        label_feature = loaded[split].features.get(column)
+        if label_feature is not None and hasattr(label_feature, "int2str") and column in frame:
+            frame[column] = frame[column].map(label_feature.int2str)
+        splits[split] = _columns(frame, source, f"{source.path} {split}", "row")
     return splits[source.train_split], splits[source.test_split]

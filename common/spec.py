@@ -20,6 +20,9 @@ their first few hundred tokens anyway; a longer text is most likely a broken fil
 that swallowed the rest of a CSV)."""
 
 
+DEFAULT_LABEL_COLUMN = "label"
+
+
 class Backend(StrEnum):
     auto = "auto"
     embeddings = "embeddings"
@@ -46,7 +49,11 @@ class DatasetSource(BaseModel):
     path: str
     test: str | None = None
     text_column: str = "text"
-    label_column: str = "label"
+    label_column: str | None = Field(
+        default=None,
+        description="Column of the labels; default: `label`, where the data has one. A pool without "
+        "labels is fine (the spec's `labels` name them); one partly labelled has a seed set.",
+    )
     train_split: str = "train"
     test_split: str = "test"
     max_text_chars: int = Field(
@@ -54,6 +61,11 @@ class DatasetSource(BaseModel):
         ge=1,
         description="Longest text accepted, in characters; a longer one fails `alloop init` naming its row.",
     )
+
+    @property
+    def labels_from(self) -> str:
+        """The label column: the one named, else ``label``."""
+        return self.label_column or DEFAULT_LABEL_COLUMN
 
     @property
     def is_hub(self) -> bool:

@@ -34,6 +34,7 @@ class SimulatedAnnotator:
         self.spec = self.registry.get(run_name).spec
         self.corpus: Corpus = read_corpus(self.spec.dataset)
         self.labels = self.spec.labels or self.corpus.label_names()
+        self.gold = self.corpus.gold("a simulated annotator")
         self.noise = noise
         self.delay = delay
         self.random = random.Random(seed)
@@ -69,7 +70,7 @@ class SimulatedAnnotator:
         return str(reply.json()["api_key"])
 
     def answer(self, index: int) -> str:
-        gold = self.corpus.train_labels[index]
+        gold = self.gold[index]
         if self.noise and self.random.random() < self.noise:
             return self.random.choice([label for label in self.labels if label != gold])
         return gold

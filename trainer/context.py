@@ -28,7 +28,8 @@ def _fingerprint(source_json: str) -> str:
     digest = hashlib.sha256()
     for part in (corpus.train_texts, corpus.train_labels, corpus.test_texts, corpus.test_labels):
         for item in part:
-            digest.update(item.encode("utf-8", errors="surrogatepass") + b"\0")
+            # A text without a label leaves its own mark; labelled data hashes as it always has.
+            digest.update(b"\2" if item is None else item.encode("utf-8", errors="surrogatepass") + b"\0")
         digest.update(b"\1")
     return digest.hexdigest()
 

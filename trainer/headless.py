@@ -32,7 +32,8 @@ def run_headless(
     at equal label counts. ``query_s`` of round 0 is the time to choose batch 0; ``on_round`` sees
     each round as it ends (progress bars).
     """
-    learner = Learner.build(spec, corpus, spec.labels or corpus.label_names(), run_dir, device)
+    gold = corpus.gold("a simulated run")
+    learner = Learner.build(spec, corpus, corpus.run_labels(spec.labels), run_dir, device)
     history = []
     for round_ in range(iterations + 1):
         started = time.perf_counter()
@@ -40,7 +41,7 @@ def run_headless(
         query_s = time.perf_counter() - started
         if not batch:
             break
-        update_s = learner.teach([corpus.train_labels[index] for index in batch])
+        update_s = learner.teach([gold[index] for index in batch])
         update_s += learner.reselect()
         metrics = learner.evaluate()
         history.append(Round(**vars(metrics), query_s=query_s, update_s=update_s))

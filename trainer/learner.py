@@ -162,12 +162,22 @@ class Learner:
             chosen = rng.choice(self.pool_size, size=size, replace=False)
         elif self.spec.initial_batch == InitialBatch.balanced:
             self._seed()
-            gold = np.array([self.label_names.index(label) for label in self.corpus.train_labels])
+            labels = self.corpus.gold("initial_batch: balanced")
+            gold = np.array([self.label_names.index(label) for label in labels])
             chosen = random_initialization_balanced(gold, n_samples=size)
         else:
             chosen = self._diverse_sample(size)
         self.state.awaiting = [int(index) for index in chosen]
         return self.awaiting
+
+    def learn_seed(self, indices: list[int], labels: list[str]) -> None:
+        """Learn the seed set (labels the data came with) before batch 0, which the strategy then
+        chooses; seed texts are never asked."""
+        if self.state.initialized:
+            raise ValueError("the seed set is learned before anything else")
+        self.state.awaiting = [int(index) for index in indices]
+        self.teach(list(labels))
+        self.reselect()
 
     def _diverse_sample(self, size: int) -> np.ndarray:
         """The text nearest to each of ``size`` k-means centroids of the sentence embeddings."""

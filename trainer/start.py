@@ -10,6 +10,7 @@ from common import events, keys
 from common.argilla_adapter import ArgillaAdapter
 from common.checkpoints import INITIAL, CheckpointStore, Manifest
 from common.connection import Connection
+from common.corpus import Corpus
 from common.errors import UserError
 from common.files import atomic_write_text
 from common.queues import delete_jobs_of, fetch_job
@@ -26,8 +27,7 @@ log = logging.getLogger("alloop.trainer")
 def start_run(settings: Settings, connection: Connection, spec: RunSpec) -> int:
     """Create everything a new run needs and log batch 0; returns the pool size."""
     corpus = corpus_of(spec)
-    labels = spec.labels or corpus.label_names()
-    corpus.check_labels(labels)
+    labels = corpus.run_labels(spec.labels)
     spec = spec.model_copy(update={"labels": labels})
 
     client = connection.redis()
@@ -48,11 +48,15 @@ def start_run(settings: Settings, connection: Connection, spec: RunSpec) -> int:
         paths.root.mkdir(parents=True, exist_ok=True)
         atomic_write_text(paths.spec, spec.model_dump_json(indent=2))
         learner = Learner.build(spec, corpus, labels, paths.cache, settings.device)
-        first = learner.first_batch()
+        first = batch_zero(learner, corpus)
         store = CheckpointStore(paths.checkpoints)
-        version = model_version(spec, INITIAL, learner.backend_name)
+        version = model_version(spec, INITIAL, learner.version_tag)
         initial = Manifest(
-            batch=INITIAL, model_version=version, labels=0, next_batch=first, corpus=corpus_fingerprint(spec)
+            batch=INITIAL,
+            model_version=version,
+            labels=learner.labelled_count,
+            next_batch=first,
+            corpus=corpus_fingerprint(spec),
         )
         store.save(initial, learner.save)
     except BaseException:
@@ -72,11 +76,26 @@ def start_run(settings: Settings, connection: Connection, spec: RunSpec) -> int:
         ),
     )
     texts = corpus.train_texts
-    argilla.log_batch(spec, 0, first, [texts[i] for i in first])
+    # With a seed set, batch 0 is the strategy's choice and carries the seed model's suggestions.
+    suggested = learner.labelled_count > 0
+    suggestions = learner.suggest(first) if suggested else None
+    agent = version if suggested else None
+    argilla.log_batch(spec, 0, first, [texts[i] for i in first], suggestions, agent=agent)
     registry.set_batch(spec.name, 0)
-    events.publish(client, events.BatchLogged(run=spec.name, batch=0, records=len(first), model_version=None))
-    log.info("run %s: created with %d pool items; batch 0 logged", spec.name, len(texts))
+    logged = events.BatchLogged(run=spec.name, batch=0, records=len(first), model_version=agent)
+    events.publish(client, logged)
+    seeded = f", {learner.labelled_count} seed labels learned" if suggested else ""
+    log.info("run %s: created with %d pool items%s; batch 0 logged", spec.name, len(texts), seeded)
     return len(texts)
+
+
+def batch_zero(learner: Learner, corpus: Corpus) -> list[int]:
+    """Batch 0: the strategy's choice once the seed set is learned, else chosen without a model."""
+    seed = corpus.seed
+    if not seed:
+        return learner.first_batch()
+    learner.learn_seed(seed, [label for label in (corpus.train_labels[i] for i in seed) if label])
+    return learner.query()
 
 
 def forget_run(settings: Settings, connection: Connection, spec: RunSpec) -> None:

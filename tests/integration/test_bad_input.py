@@ -88,6 +88,9 @@ def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
     write_csv(folder / "huge.csv", [*train[:2], ["word " * 1_000_000, "food"], *train[2:]])
     write_csv(folder / "one-class.csv", rows("train", 20, ["sport"]))
     write_csv(folder / "one-class-test.csv", rows("test", 5, ["sport"]))
+    write_csv(
+        folder / "seed-outside.csv", [*train[:3], [train[3][0], "weather"], *[[t, ""] for t, _ in train[4:]]]
+    )
     return folder
 
 
@@ -181,6 +184,12 @@ BAD_INIT = {
         ["--test", "one-class-test.csv"],
         {},
         ["the data has only one label ('sport')", "set `labels` (--labels)"],
+    ),
+    "seed-label-outside-labels": (
+        "seed-outside.csv",
+        ["--labels", "sport,food,tech"],
+        {},
+        ["the data has labels not in the spec's labels: weather", "add them to `labels`"],
     ),
     "missing-model": (
         "train.csv",

@@ -110,11 +110,13 @@ def test_data_with_one_class_is_refused(tmp_path: Path) -> None:
     corpus.check_labels(["sport", "food"])  # labels named in the spec: annotators may use both
 
 
-def test_rows_without_a_label_are_skipped_with_a_note(tmp_path: Path) -> None:
+def test_rows_without_a_label_are_the_pool_and_the_labelled_ones_its_seed_set(tmp_path: Path) -> None:
     source = table(tmp_path, "text,label\na goal,sport\nbread,\nsoup,food\n")
     corpus = read_corpus(source)
-    assert corpus.train_texts == ["a goal", "soup"]
-    assert corpus.notes[0].startswith("skipped 1 row(s) of train.csv without a label (train.csv row 3)")
+    assert corpus.train_texts == ["a goal", "bread", "soup"]
+    assert corpus.train_labels == ["sport", None, "food"]
+    assert corpus.seed == [0, 2]
+    assert corpus.notes[0].startswith("2 labelled text(s) of the pool are the seed set")
 
 
 def test_an_empty_pool_is_refused(tmp_path: Path) -> None:

@@ -87,7 +87,7 @@ def test_jsonl_and_unknown_formats(tmp_path: Path) -> None:
     corpus = read_corpus(DatasetSource(path=str(tmp_path / "a.jsonl"), test=str(tmp_path / "a.jsonl")))
     assert corpus.label_names() == ["P", "Q"]
     (tmp_path / "a.xml").write_text("<x/>")
-    with pytest.raises(UserError, match=r"use a \.csv, \.jsonl or \.parquet"):
+    with pytest.raises(UserError, match=r"use a \.csv, \.jsonl, \.parquet or \.txt \(one text a line\)"):
         read_corpus(DatasetSource(path=str(tmp_path / "a.xml"), test="t"))
 
 

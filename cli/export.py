@@ -37,8 +37,9 @@ def export(
         task = progress.add_task("", total=None)
         summary = export_labels(adapter, spec, fmt, out, force, lambda: progress.advance(task))
     batches = f"batches {summary.batches[0]}-{summary.batches[-1]}" if summary.batches else "no batch"
+    seeds = f" and {summary.seeds} seed text(s)" if summary.seeds else ""
     console.print(
-        f"wrote {summary.submitted} labelled and {summary.discarded} discarded record(s) of run "
+        f"wrote {summary.submitted} labelled and {summary.discarded} discarded record(s){seeds} of run "
         f"[bold]{run}[/] ({batches}) to {summary.path} ({fmt.value})",
         highlight=False,
     )

@@ -1,9 +1,11 @@
 """A run's labelled records as a table: read from Argilla, written as CSV, Parquet or a `datasets` folder.
 
-One row per record someone answered: ``label`` is what the learner learned from it (the most common
-submitted answer, as the trainer reads it), ``annotator`` the Argilla usernames of everyone who
-submitted it (or, for a discarded record, discarded it), joined by commas, and ``answers`` each of
-their answers as ``user=label``, so disagreements stay visible. Records nobody answered yet are left out.
+One row per record someone answered, and one per text of the run's seed set (status ``seed``:
+labelled in the data, learned at init, never in Argilla). ``label`` is what the learner learned
+from it (the most common submitted answer, as the trainer reads it), ``annotator`` the Argilla
+usernames of everyone who submitted it (or, for a discarded record, discarded it), joined by
+commas, and ``answers`` each of their answers as ``user=label``, so disagreements stay visible.
+Records nobody answered yet are left out.
 """
 
 import warnings
@@ -22,14 +24,17 @@ from common.argilla_adapter import (
     QUESTION,
     ArgillaAdapter,
     pool_index,
+    record_id,
     status_name,
 )
+from common.corpus import read_corpus
 from common.errors import UserError
 from common.files import staged_output
 from common.spec import RunSpec
 
 SUBMITTED = "submitted"
 DISCARDED = "discarded"
+SEED = "seed"
 
 
 class Format(StrEnum):
@@ -180,6 +185,30 @@ def read_rows(
     return sorted(rows, key=lambda row: (row.batch if row.batch is not None else -1, row.pool_index))
 
 
+def seed_rows(spec: RunSpec) -> list[ExportRow]:
+    """The rows of the run's seed set, read from its data (the seed set never goes to Argilla)."""
+    try:
+        corpus = read_corpus(spec.dataset)
+    except UserError as error:
+        raise UserError(f"cannot read the run's seed set from its data: {error}") from None
+    return [
+        ExportRow(
+            record_id=record_id(index),
+            pool_index=index,
+            text=corpus.train_texts[index],
+            label=corpus.train_labels[index],
+            status=SEED,
+            annotator="",
+            answers="",
+            batch=None,
+            suggested_label=None,
+            suggestion_score=None,
+            suggestion_agent=None,
+        )
+        for index in corpus.seed
+    ]
+
+
 def _with_progress(records: Iterable[rg.Record], on_record: Callable[[], None] | None) -> Iterator[rg.Record]:
     for record in records:
         if on_record is not None:
@@ -251,6 +280,7 @@ class ExportSummary:
     submitted: int
     discarded: int
     batches: list[int]
+    seeds: int = 0
 
 
 def export_labels(
@@ -264,7 +294,7 @@ def export_labels(
     """Write the run's labelled records to ``out`` in ``fmt``, atomically; refuse an existing ``out``
     unless ``force``."""
     with staged_output(out, force) as staged:
-        rows = read_rows(adapter, spec, on_record)
+        rows = [*seed_rows(spec), *read_rows(adapter, spec, on_record)]
         labels = spec.labels or sorted({row.label for row in rows if row.label is not None})
         write_rows(rows, labels, fmt, staged)
     return ExportSummary(
@@ -272,4 +302,5 @@ def export_labels(
         submitted=sum(row.status == SUBMITTED for row in rows),
         discarded=sum(row.status == DISCARDED for row in rows),
         batches=sorted({row.batch for row in rows if row.batch is not None}),
+        seeds=sum(row.status == SEED for row in rows),
     )

@@ -107,3 +107,19 @@ def test_an_unlabelled_pool_runs_three_batches_on_the_annotators_answers(
     assert len(asked) == 4 * BATCH and not asked & seeds
     created = [e for _, e in events.read(redis_client, RUN) if isinstance(e, events.RunCreated)]
     assert created[0].labels == LABELS
+
+
+def test_the_export_holds_the_seed_set_marked_as_such(
+    run: str, env: dict[str, str], data: Data, redis_client: redis.Redis, tmp_path: Path
+) -> None:
+    wait_for_model(redis_client, RUN, 0)  # at least batch 0 answered (the test above answers three)
+    out = tmp_path / "labels.csv"
+    printed = alloop(env, "export", "--run", RUN, "--format", "csv", "--out", str(out)).stdout
+    assert f"and {len(data.seeds)} seed text(s)" in " ".join(printed.split())
+    with out.open(newline="", encoding="utf-8") as handle:
+        exported = list(csv.DictReader(handle))
+    seeds = [row for row in exported if row["status"] == "seed"]
+    assert {row["text"] for row in seeds} == data.seeds
+    assert all(row["label"] == data.gold[row["text"]] and row["batch"] == "" for row in seeds)
+    answered = [row for row in exported if row["status"] == "submitted"]
+    assert answered and all(row["label"] == data.gold[row["text"]] for row in answered)

@@ -42,11 +42,16 @@ system-deps:
 
 # make demo                      you label in the Argilla UI; the model learns as you go
 # make demo SIMULATE=1 ITERATIONS=12 DATASET=../shared/data/trec6   headless, with a simulated annotator
+# make demo DATASET=pool.csv LABELS=billing,bug,other              your own texts (TEST= a labelled file)
 SIMULATE ?=
 ITERATIONS ?= 12
 DATASET ?=
+LABELS ?=
+TEST ?=
+FRESH ?=
 demo: install
-	$(BIN)/alloop demo $(if $(SIMULATE),--simulate) --iterations $(ITERATIONS) $(if $(DATASET),--dataset $(DATASET))
+	$(BIN)/alloop demo $(if $(SIMULATE),--simulate) --iterations $(ITERATIONS) $(if $(DATASET),--dataset $(DATASET)) \
+		$(if $(LABELS),--labels $(LABELS)) $(if $(TEST),--test $(TEST)) $(if $(FRESH),--fresh)
 
 test: system-deps install test-engine
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -44,6 +44,9 @@ class Config:
     initial_batch: InitialBatch
     seeds: int
     max_labels: int
+    eval_size: int = 0
+    """An evaluation sample of this size (``--eval-sample``): drawn, asked and estimated as a run
+    without a test split would, while the test split still gives the truth."""
 
     @property
     def name(self) -> str:
@@ -72,10 +75,12 @@ def curve(
         batch_size=config.batch_size,
         initial_batch=config.initial_batch,
         stopping_criterion=None,
+        eval_size=config.eval_size,
         seed=seed,
     )
     # One run dir per backend, shared by seeds and roles, so the pool's features are computed once.
-    rounds = run_headless(spec, corpus, config.iterations, cache / config.backend.value, device, on_round)
+    folder = cache / config.backend.value
+    rounds = run_headless(spec, corpus, config.iterations, folder, device, on_round, config.eval_size > 0)
     return result(config, seed, rounds)
 
 
@@ -92,7 +97,62 @@ def result(config: Config, seed: int, rounds: Sequence[Round]) -> dict[str, Any]
         "macro_f1": [item.macro_f1 for item in rounds],
         "update_s": [item.update_s for item in rounds],
         "query_s": [item.query_s for item in rounds],
+    } | (estimates(rounds) if config.eval_size else {})
+
+
+def estimates(rounds: Sequence[Round]) -> dict[str, list[Any]]:
+    """What the evaluation sample estimated each round, and the records annotators labelled."""
+    found = [item.estimate for item in rounds if item.estimate is not None]
+    return {
+        "annotated": [item.labels + (item.estimate.eval_n if item.estimate else 0) for item in rounds],
+        "eval_n": [item.eval_n for item in found],
+        "estimate": [item.accuracy for item in found],
+        "estimate_low": [item.accuracy_low for item in found],
+        "estimate_high": [item.accuracy_high for item in found],
     }
+
+
+def estimate_quality(results: Sequence[dict[str, Any]]) -> dict[str, float]:
+    """How far the sample's estimates are from the test accuracy, over every round of every seed
+    with an estimate: mean absolute error, and the share of 95 % intervals that hold the truth."""
+    errors: list[float] = []
+    held: list[bool] = []
+    for item in results:
+        for truth, value, low, high in zip(
+            item["accuracy"], item["estimate"], item["estimate_low"], item["estimate_high"], strict=True
+        ):
+            if value is not None:
+                errors.append(abs(value - truth))
+                held.append(low <= truth <= high)
+    return {"mae": mean(errors), "coverage": mean([float(h) for h in held]), "rounds": float(len(errors))}
+
+
+def cost_rows(configs: Sequence[Config], results: Sequence[dict[str, Any]]) -> list[list[object]]:
+    """Per sampled configuration: the estimate's quality, and test accuracy against the records
+    annotators labelled, beside the same configuration without a sample at equal effort."""
+    rows: list[list[object]] = []
+    for config in configs:
+        if not config.eval_size:
+            continue
+        own = [r for r in results if r["role"] == config.role]
+        quality = estimate_quality(own)
+        by_effort = mean_curve([{**r, "labels": r["annotated"]} for r in own])
+        unsampled = mean_curve([r for r in results if r["role"] == "chosen"])
+        common = sorted(set(by_effort) & set(unsampled))
+        at = common[-1] if common else None
+        rows.append(
+            [
+                config.name,
+                quality["mae"],
+                quality["coverage"],
+                int(quality["rounds"]),
+                max((n for r in own for n in r["eval_n"]), default=0),
+                at if at is not None else "-",
+                unsampled.get(at, "-") if at is not None else "-",
+                by_effort.get(at, "-") if at is not None else "-",
+            ]
+        )
+    return rows
 
 
 def mean_curve(results: Sequence[dict[str, Any]]) -> dict[int, float]:
@@ -118,7 +178,13 @@ def columns_for(label_counts: Sequence[int], batch_size: int) -> list[int]:
 
 def report(configs: Sequence[Config], results: Sequence[dict[str, Any]], batch_size: int) -> None:
     """Mean accuracy per configuration, the chosen one's ratios to the baselines, and timings."""
-    curves = {config.role: mean_curve([r for r in results if r["role"] == config.role]) for config in configs}
+    # At equal effort: a sampled run's labels count the evaluation sample's answers too.
+    curves = {
+        config.role: mean_curve(
+            [{**r, "labels": r.get("annotated", r["labels"])} for r in results if r["role"] == config.role]
+        )
+        for config in configs
+    }
     points = columns_for([labels for curve_ in curves.values() for labels in curve_], batch_size)
     rows: list[list[object]] = []
     for config in configs:
@@ -128,7 +194,7 @@ def report(configs: Sequence[Config], results: Sequence[dict[str, Any]], batch_s
         if role in curves and "chosen" in curves:
             baseline = curves[role]
             rows.append([f"chosen / {role}", "", *(ratio(chosen.get(p), baseline.get(p)) for p in points)])
-    show("mean test accuracy by labels", ["configuration", "seeds", *map(str, points)], rows)
+    show("mean test accuracy by records labelled", ["configuration", "seeds", *map(str, points)], rows)
     timing_rows: list[list[object]] = []
     for config in configs:
         own = [r for r in results if r["role"] == config.role]
@@ -142,6 +208,14 @@ def report(configs: Sequence[Config], results: Sequence[dict[str, Any]], batch_s
         ["configuration", "update mean", "update max", "query mean", "query max"],
         timing_rows,
     )
+    sampled = cost_rows(configs, results)
+    if sampled:
+        show(
+            "evaluation sample: estimate against the test split, and its cost",
+            ["configuration", "MAE", "95 % coverage", "rounds", "sample labels", "annotated",
+             "test acc. without sample", "test acc. with sample"],
+            sampled,
+        )  # fmt: skip
 
 
 def ratio(value: float | None, baseline: float | None) -> object:
@@ -191,6 +265,14 @@ def run(
         Path | None, typer.Option(help="Keep pool features here between invocations; default: a temp dir.")
     ] = None,
     json_path: Annotated[Path | None, typer.Option("--json", help="Write the results here.")] = None,
+    eval_sample: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            help="Also run the configuration with an evaluation sample of this size: how close its "
+            "estimate comes to the test accuracy, and what it costs in labels.",
+        ),
+    ] = 0,
 ) -> None:
     """Learning curves of one configuration, random sampling and the small-text tutorial."""
     source = DatasetSource(path=dataset, test=test, text_column=text_column, label_column=label_column)
@@ -201,6 +283,12 @@ def run(
         for other in compare or []
         if other != backend
     ]
+    if eval_sample:
+        configs.append(
+            Config(
+                "eval-sample", backend, strategy, batch_size, initial_batch, seeds, max_labels, eval_sample
+            )
+        )
     if random and strategy != "RandomSampling":
         configs.append(
             Config("random", backend, "RandomSampling", batch_size, initial_batch, seeds, max_labels)

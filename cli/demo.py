@@ -40,6 +40,11 @@ def demo(
     heavy_backend: str = typer.Option(
         None, "--heavy-backend", help="Two-speed learning: transformer or setfit trains in the background."
     ),
+    labels: str = typer.Option(
+        None, "--labels", help="Comma-separated label names, for data without labels (a text column alone)."
+    ),
+    test: str = typer.Option(None, "--test", help="Test file; without one, an evaluation sample estimates."),
+    fresh: bool = typer.Option(False, "--fresh", help="Start run `demo` anew (its labels are lost)."),
 ) -> None:
     """Bring the stack up, start run `demo`, a watcher and a worker; then label (you, or the simulator)."""
     settings = get_settings()
@@ -51,8 +56,8 @@ def demo(
                 control.up(settings)
             cleanup.callback(control.down, settings)
         connection = resolve_connection(settings)
-        spec = _spec(dataset, backend, heavy_backend)
-        _start(settings, connection, spec, fresh=simulate)
+        spec = _spec(dataset, backend, heavy_backend, labels, test)
+        _start(settings, connection, spec, fresh=simulate or fresh)
         # With two speeds, the background model gets a worker of its own so training never waits on it.
         services = [["watcher"], ["worker", "--queues", "train"]]
         if spec.heavy_backend is not None:
@@ -74,15 +79,18 @@ def _stack_running(settings: Settings) -> bool:
     return True
 
 
-def _spec(dataset: str | None, backend: str | None, heavy_backend: str | None) -> RunSpec:
+def _spec(
+    dataset: str | None, backend: str | None, heavy_backend: str | None, labels: str | None, test: str | None
+) -> RunSpec:
     overrides: dict[str, object] = {
         "name": RUN,
         "backend": backend,
         "heavy_backend": heavy_backend,
         "argilla_dataset": RUN,
+        "labels": labels.split(",") if labels else None,
     }
     if dataset:
-        overrides["dataset.path"] = dataset
+        overrides |= {"dataset.path": dataset, "dataset.test": test}
     elif _hub_reachable():
         overrides |= {"dataset.path": HUB_TREC, "dataset.label_column": "coarse_label"}
     else:
@@ -112,6 +120,13 @@ def _start(settings: Settings, connection: Connection, spec: RunSpec, *, fresh: 
 
     registry = RunRegistry(connection.redis())
     if registry.exists(RUN):
+        earlier = registry.get(RUN).spec.dataset
+        if not fresh and (earlier.path, earlier.test) != (spec.dataset.path, spec.dataset.test):
+            raise UserError(
+                f"run {RUN} labels {earlier.path}; `alloop demo --dataset {earlier.path}` continues it, "
+                f"and `--fresh` starts it anew on {spec.dataset.path} (its labels are lost: "
+                f"`alloop export --run {RUN}` keeps them)"
+            )
         if not fresh:
             resume_run(settings, connection, RUN)
             console.print(f"run [bold]{RUN}[/] continues")
@@ -148,8 +163,8 @@ def _simulate(settings: Settings, connection: Connection, iterations: int) -> No
     table = Table(
         "batch",
         "labels",
-        "accuracy",
-        "macro-F1",
+        "accuracy (95 %)",
+        "macro-F1 (95 %)",
         "train s",
         "model",
         "next batch by",
@@ -164,8 +179,8 @@ def _simulate(settings: Settings, connection: Connection, iterations: int) -> No
             table.add_row(
                 str(batch),
                 str(last.labels),
-                f"{last.accuracy:.3f}",
-                f"{last.macro_f1:.3f}",
+                last.accuracy_text(),
+                last.macro_f1_text(),
                 f"{last.timings.train:.2f}",
                 _model_name(last),
                 last.served_by,
@@ -176,7 +191,7 @@ def _simulate(settings: Settings, connection: Connection, iterations: int) -> No
                     break
     console.print(table)
     if last is not None:
-        console.print(f"[bold]test accuracy {last.accuracy:.3f} at {last.labels} labels[/]")
+        console.print(f"[bold]{last.summary()}, at {last.labels} labels learned[/]")
     console.print(f"curve: alloop report --run {RUN}   data: {RunPaths.of(settings.home, RUN).root}")
 
 

@@ -2,6 +2,7 @@
 
 import csv
 import json
+import shutil
 import sys
 from pathlib import Path
 
@@ -12,12 +13,16 @@ from rich.table import Table
 from rq import Worker
 
 from common import events, logs
-from common.connection import resolve_connection
+from common.argilla_adapter import ArgillaAdapter
+from common.connection import Connection, resolve_connection
+from common.corpus import Corpus
 from common.errors import UserError
 from common.queues import train_queue
 from common.runs import RunPaths, RunRegistry, RunState, read_metrics
-from common.settings import get_settings
-from common.spec import check_model, load_spec
+from common.settings import Settings, get_settings
+from common.sources import from_argilla as from_argilla_pool
+from common.spec import RunSpec, check_model, load_spec
+from trainer import eval_sample
 from trainer.context import corpus_of
 
 console = Console()
@@ -30,6 +35,12 @@ def init(
         None, "--dataset", help="TREC folder, CSV/JSONL/Parquet train file, or hf:NAME[:CONFIG]."
     ),
     test: str = typer.Option(None, "--test", help="Test file, for CSV/JSONL/Parquet data."),
+    from_argilla: str = typer.Option(
+        None,
+        "--from-argilla",
+        help="Read the pool from this Argilla dataset (in --workspace): its texts, its label question's "
+        "labels, its submitted answers as the seed set. It is left untouched.",
+    ),
     text_column: str = typer.Option(None, "--text-column"),
     label_column: str = typer.Option(None, "--label-column"),
     labels: str = typer.Option(
@@ -52,6 +63,9 @@ def init(
     workspace: str = typer.Option(None, "--workspace"),
     argilla_dataset: str = typer.Option(None, "--argilla-dataset"),
     min_submitted: int = typer.Option(None, "--min-submitted"),
+    eval_size: int = typer.Option(
+        None, "--eval-size", help="Without --test: texts in the evaluation sample (default 100; 0: none)."
+    ),
     seed: int = typer.Option(None, "--seed"),
     resume: bool = typer.Option(False, "--resume", help="Continue the run if it exists."),
     replace: bool = typer.Option(
@@ -77,34 +91,82 @@ def init(
         "workspace": workspace,
         "argilla_dataset": argilla_dataset,
         "min_submitted": min_submitted,
+        "eval_size": eval_size,
         "seed": seed,
     }
+    if from_argilla is not None:
+        if dataset is not None:
+            raise UserError("give the pool as --dataset or as --from-argilla, not both")
+        overrides["dataset.path"] = f"argilla:{from_argilla}"  # replaced by the snapshot's path
     spec = load_spec(spec_file, overrides)
     # Everything that can be checked without Argilla or Redis is, before anything is created.
     check_model(spec.model)
-    with console.status(f"Reading {spec.dataset.path}…"):
-        corpus = corpus_of(spec)
-    corpus.run_labels(spec.labels)
     settings = get_settings()
     connection = resolve_connection(settings)
-    from trainer.start import forget_run, resume_run, start_run  # the learning stack loads only here
+    from trainer.start import start_run  # the learning stack loads only here
 
-    registry = RunRegistry(connection.redis())
-    if registry.exists(spec.name):
-        if resume:
-            batch = resume_run(settings, connection, spec.name)
-            console.print(f"run [bold]{spec.name}[/] resumed at batch {batch}")
+    if from_argilla is not None:
+        # Settle an existing run of the name first: the pool's snapshot goes into the run's folder.
+        if _settle_existing(settings, connection, spec.name, resume, replace):
             return
-        if replace:
-            forget_run(settings, connection, registry.get(spec.name).spec)
+        spec = _read_argilla_pool(settings, connection, spec, from_argilla)
+    corpus = _checked_corpus(spec, settings, remove_on_error=from_argilla is not None)
+    if from_argilla is None and _settle_existing(settings, connection, spec.name, resume, replace):
+        return
     with console.status(f"Creating run {spec.name}: reading data, preparing the model, logging batch 0…"):
         pool = start_run(settings, connection, spec)
     for note in corpus.notes:
         console.print(f"note: {note}", highlight=False, markup=False)
+    if eval_sample.wants_sample(spec, corpus):
+        console.print(
+            f"evaluation sample: {spec.eval_size} of them, {spec.eval_share} in each batch until all are "
+            "labelled; never learned, they estimate the model's accuracy"
+        )
     console.print(
         f"run [bold]{spec.name}[/] created: {pool} texts to choose from; batch 0 is in Argilla dataset "
         f"[bold]{spec.dataset_name}[/] (workspace {spec.workspace}) at {connection.argilla_api_url}"
     )
+
+
+def _checked_corpus(spec: RunSpec, settings: Settings, remove_on_error: bool) -> Corpus:
+    """The run's data, read and checked with everything that needs neither Argilla nor Redis;
+    ``remove_on_error``: the run's folder holds only the pool's snapshot, removed if refused."""
+    try:
+        with console.status(f"Reading {spec.dataset.path}…"):
+            corpus = corpus_of(spec)
+        corpus.run_labels(spec.labels)
+        if eval_sample.wants_sample(spec, corpus):
+            eval_sample.draw(spec, corpus)  # refuses a sample that leaves too little to learn
+    except UserError:
+        if remove_on_error:
+            shutil.rmtree(RunPaths.of(settings.home, spec.name).root, ignore_errors=True)
+        raise
+    return corpus
+
+
+def _settle_existing(
+    settings: Settings, connection: Connection, name: str, resume: bool, replace: bool
+) -> bool:
+    """Resume (True) or forget a run of that name, as asked; refuse one neither was asked for."""
+    from trainer.start import forget_run, resume_run
+
+    registry = RunRegistry(connection.redis())
+    if not registry.exists(name):
+        return False
+    if resume:
+        console.print(f"run [bold]{name}[/] resumed at batch {resume_run(settings, connection, name)}")
+        return True
+    if not replace:
+        raise UserError(f"run {name!r} exists; pick another name, or pass --resume to continue it")
+    forget_run(settings, connection, registry.get(name).spec)
+    return False
+
+
+def _read_argilla_pool(settings: Settings, connection: Connection, spec: RunSpec, name: str) -> RunSpec:
+    with console.status(f"Reading Argilla dataset {name} (workspace {spec.workspace})…"):
+        return from_argilla_pool(
+            ArgillaAdapter(connection), spec, name, RunPaths.of(settings.home, spec.name).root
+        )
 
 
 def stop(run: str = typer.Option(..., "--run", help="Run name.")) -> None:
@@ -128,39 +190,33 @@ def resume(run: str = typer.Option(..., "--run", help="Run name.")) -> None:
     console.print(f"run [bold]{run}[/] resumed at batch {batch}")
 
 
-def _last_metrics(path: Path) -> dict[str, object] | None:
-    try:
-        lines = path.read_text().splitlines()
-    except FileNotFoundError:
-        return None
-    return json.loads(lines[-1]) if lines else None
-
-
 def status(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
     """Every run with its batch, labels, last accuracy and state; queue depth and workers."""
     settings = get_settings()
     client = resolve_connection(settings).redis()
     queue = train_queue(client)
     rows = []
+    columns = ("run", "batch", "labelled", "last accuracy (95 %)", "rests on", "state")
+    table = Table(*columns, title="alloop runs")
     for run in RunRegistry(client).all():
-        last = _last_metrics(RunPaths.of(settings.home, run.name).metrics) or {}
-        rows.append(
-            {
-                "run": run.name,
-                "batch": run.batch,
-                "labelled": last.get("labels", 0),
-                "accuracy": last.get("accuracy"),
-                "state": run.state.value,
-            }
+        recorded = read_metrics(RunPaths.of(settings.home, run.name))
+        last = events.Evaluation.model_validate(recorded[-1]) if recorded else None
+        labelled = recorded[-1]["labels"] if recorded else 0
+        figures = last.model_dump() if last else {}
+        row = {"run": run.name, "batch": run.batch, "labelled": labelled, **figures}
+        rows.append({**row, "state": run.state.value})
+        table.add_row(
+            run.name,
+            str(run.batch),
+            str(labelled),
+            last.accuracy_text() if last else "—",
+            last.basis if last else "—",
+            run.state.value,
         )
     summary = {"runs": rows, "queue_depth": queue.count, "workers": Worker.count(queue=queue)}
     if as_json:
         typer.echo(json.dumps(summary, indent=2))
         return
-    table = Table("run", "batch", "labelled", "last accuracy", "state", title="alloop runs")
-    for row in rows:
-        accuracy = f"{row['accuracy']:.3f}" if isinstance(row["accuracy"], float) else "—"
-        table.add_row(str(row["run"]), str(row["batch"]), str(row["labelled"]), accuracy, str(row["state"]))
     console.print(table)
     console.print(f"queue depth: {summary['queue_depth']}   workers: {summary['workers']}")
 
@@ -180,10 +236,10 @@ def report(
         )
     rows = read_metrics(paths)
     if format_ == "csv":
-        writer = csv.writer(sys.stdout)
-        writer.writerow(["labels", "accuracy", "macro_f1"])
+        writer = csv.DictWriter(sys.stdout, REPORT_COLUMNS, extrasaction="ignore", lineterminator="\n")
+        writer.writeheader()
         for row in rows:
-            writer.writerow([row["labels"], f"{row['accuracy']:.4f}", f"{row['macro_f1']:.4f}"])
+            writer.writerow({key: _cell(row.get(key)) for key in REPORT_COLUMNS})
         return
     if format_ != "png":
         raise UserError(f"unknown --format {format_!r}; use png or csv")
@@ -192,14 +248,22 @@ def report(
     from cli.plot import plot_curve
 
     target = output or paths.root / "report.png"
-    plot_curve(
-        run,
-        [row["labels"] for row in rows],
-        [row["accuracy"] for row in rows],
-        [row["macro_f1"] for row in rows],
-        target,
-    )
+    figures = [events.Evaluation.model_validate(row) for row in rows]
+    plot_curve(run, [row["labels"] for row in rows], figures, target)
     console.print(f"wrote {target}")
+
+
+REPORT_COLUMNS = [
+    "batch", "labels", "evaluated_on", "eval_n", "accuracy", "accuracy_low", "accuracy_high",
+    "macro_f1", "macro_f1_low", "macro_f1_high",
+]  # fmt: skip
+
+
+def _cell(value: object) -> object:
+    """A CSV cell: floats to 4 places, a missing figure empty."""
+    if value is None:
+        return ""
+    return f"{value:.4f}" if isinstance(value, float) else value
 
 
 def show_events(
@@ -229,8 +293,13 @@ def show_events(
 
 
 def _describe(event: events.Event) -> str:
-    details = event.model_dump(exclude={"version", "run", "at", "type", "per_class_f1", "timings"})
+    hidden = {"version", "run", "at", "type", "per_class_f1", "timings"}
+    if isinstance(event, events.Evaluation):
+        hidden |= set(events.Evaluation.model_fields)  # shown as one summary instead
+    details = event.model_dump(exclude=hidden)
     text = " ".join(f"{key}={value}" for key, value in details.items())
+    if isinstance(event, events.Evaluation):
+        text += f" {event.summary()}"
     return f"{event.at:%H:%M:%S} [bold]{event.type:<15}[/] {event.run}  {text}"
 
 
@@ -240,13 +309,16 @@ def simulate(
     delay: float = typer.Option(0.0, "--delay", help="Seconds between two answers."),
     noise: float = typer.Option(0.0, "--noise", min=0.0, max=1.0, help="Share of wrong answers."),
     timeout: float = typer.Option(900, "--timeout", help="Seconds to wait for each next batch."),
+    gold: Path = typer.Option(
+        None, "--gold", help="CSV/JSONL/Parquet of text,label: the answers, for a pool without labels."
+    ),
 ) -> None:
     """Label batches as a simulated annotator with the gold labels, waiting for each next batch."""
     from simulator import SimulatedAnnotator
 
     connection = resolve_connection(get_settings())
     logs.configure("WARNING", connection.secrets())
-    annotator = SimulatedAnnotator(connection, run, noise=noise, delay=delay)
+    annotator = SimulatedAnnotator(connection, run, noise=noise, delay=delay, gold=gold)
     columns = [
         TextColumn("[bold]simulating[/]"),
         BarColumn(),

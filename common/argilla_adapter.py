@@ -2,7 +2,7 @@
 
 import warnings
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TypeVar
 
@@ -54,6 +54,25 @@ class BatchRecord(BaseModel):
     @property
     def done(self) -> bool:
         return self.completed or self.discarded
+
+
+class SourceRecord(BaseModel):
+    """One record of a dataset a run's pool is read from: its id there, its text, its label if any."""
+
+    id: str
+    text: str
+    label: str | None
+
+
+class Source(BaseModel):
+    """A dataset a run's pool is read from (it is only read, never changed)."""
+
+    name: str
+    workspace: str
+    text_field: str
+    question: str
+    labels: list[str]
+    records: list[SourceRecord]
 
 
 class ArgillaAdapter:
@@ -177,17 +196,49 @@ class ArgillaAdapter:
                 raise self._no_dataset(spec)
             return [self._batch_record(record) for record in found]
 
+    def read_source(self, name: str, workspace: str) -> Source:
+        """Every record of dataset ``name`` in ``workspace``: the text of its text field, and the
+        label most of its submitted answers to its label question give (None if unanswered)."""
+        found = None
+        if self._quiet(lambda: self.client.workspaces(workspace)) is not None:
+            found = self._quiet(lambda: self.client.datasets(name=name, workspace=workspace))
+        if found is None:
+            raise UserError(
+                f"Argilla has no dataset {name!r} in workspace {workspace!r} to read the pool from; "
+                "check --from-argilla and --workspace"
+            )
+        text_field = _pick(found.settings.fields, rg.TextField, FIELD)
+        question = _pick(found.settings.questions, rg.LabelQuestion, QUESTION)
+        where = f"Argilla dataset {name!r} (workspace {workspace!r})"
+        if text_field is None:
+            raise UserError(f"{where} has no text field to take the texts from; alloop labels text fields")
+        if question is None:
+            raise UserError(
+                f"{where} has no label question (one label a record) to take the labels from; "
+                "add one in Argilla, or export the texts to a CSV and `alloop init --dataset` it"
+            )
+        records = self._quiet(lambda: list(found.records(with_responses=True, with_suggestions=False)))
+        return Source(
+            name=name,
+            workspace=workspace,
+            text_field=text_field.name,
+            question=question.name,
+            labels=[str(label) for label in question.labels],
+            records=[
+                SourceRecord(
+                    id=str(record.id),
+                    text=str(record.fields.get(text_field.name) or ""),
+                    label=_vote(record, question.name),
+                )
+                for record in records
+            ],
+        )
+
     @staticmethod
     def _batch_record(record: rg.Record) -> BatchRecord:
-        # The raw models: the SDK's own view drops responses without values, as a discard can be.
         responses = record._model.responses or []
-        submitted = [
-            str(response.values[QUESTION]["value"])
-            for response in responses
-            if status_name(response.status) == "submitted" and (response.values or {}).get(QUESTION)
-        ]
         discarded = any(status_name(response.status) == "discarded" for response in responses)
-        label = Counter(submitted).most_common(1)[0][0] if submitted else None
+        label = _vote(record, QUESTION)
         return BatchRecord(
             index=pool_index(str(record.id)),
             completed=status_name(record.status) == "completed",
@@ -201,3 +252,22 @@ class ArgillaAdapter:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             return call()
+
+
+def _vote(record: rg.Record, question: str) -> str | None:
+    """The label most of ``record``'s submitted answers to ``question`` give; None without any."""
+    # The raw models: the SDK's own view drops responses without values, as a discard can be.
+    submitted = [
+        str(response.values[question]["value"])
+        for response in record._model.responses or []
+        if status_name(response.status) == "submitted" and (response.values or {}).get(question)
+    ]
+    return Counter(submitted).most_common(1)[0][0] if submitted else None
+
+
+def _pick(items: Iterable[object], kind: type[T], name: str) -> T | None:
+    """The item of ``kind`` called ``name``, else the first of ``kind``, else None."""
+    of_kind = [item for item in items if isinstance(item, kind)]
+    named = [item for item in of_kind if getattr(item, "name", None) == name]
+    chosen = named or of_kind
+    return chosen[0] if chosen else None

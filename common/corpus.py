@@ -1,4 +1,4 @@
-"""Reading a run's data: the pool (with its labels, when known) and the test split.
+"""Reading a run's data: the pool (with its labels, when known) and the test split, if any.
 
 A pool's labels are optional. Fully labelled, they are gold labels, hidden from the learner (for the
 simulator, benchmarks and tests). Partly labelled, the labelled rows are the run's **seed set**:
@@ -18,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from common.errors import UserError
-from common.spec import DatasetSource
+from common.spec import DEFAULT_LABEL_COLUMN, DEFAULT_TEST_SPLIT, DatasetSource
 
 TREC_TRAIN = "train_5500.label"
 TREC_TEST = "TREC_10.label"
@@ -41,6 +41,8 @@ class Corpus:
     test_texts: list[str]
     test_labels: list[str]
     notes: tuple[str, ...] = ()
+    train_ids: tuple[str, ...] = ()
+    """Each pool text's id in the data it came from, where the spec names an ``id_column``."""
 
     @property
     def seed(self) -> list[int]:
@@ -63,6 +65,18 @@ class Corpus:
                 f"{len(self.train_labels)} have none; use a fully labelled copy of the data"
             )
         return [label for label in self.train_labels if label is not None]
+
+    def gold_from(self, path: Path) -> list[str]:
+        """Every pool text's label, read from ``path`` (a table with ``text`` and ``label`` columns)."""
+        rows = _read_table(path, DatasetSource(path=str(path), label_column=DEFAULT_LABEL_COLUMN))
+        known = {row.text.strip(): row.label for row in rows if row.label is not None}
+        missing = [text for text in self.train_texts if text.strip() not in known]
+        if missing:
+            raise UserError(
+                f"{path} has no label for {len(missing)} of the pool's {len(self.train_texts)} texts "
+                f"(the first: {missing[0][:60]!r}); give it a row (text, label) for every pool text"
+            )
+        return [str(known[text.strip()]) for text in self.train_texts]
 
     def label_names(self) -> list[str]:
         """The labels found in the data, sorted."""
@@ -103,6 +117,7 @@ class _Row:
     label: str | None
     where: str
     """Names the row for a message: ``train.csv row 3``, ``train_5500.label line 12``, ``sport/001.txt``."""
+    source_id: str | None = None
 
 
 def read_corpus(source: DatasetSource) -> Corpus:
@@ -135,6 +150,7 @@ def read_corpus(source: DatasetSource) -> Corpus:
         [row.text for row in test],
         [row.label for row in test if row.label is not None],
         tuple(notes),
+        tuple(str(row.source_id) for row in pool) if source.id_column else (),
     )
 
 
@@ -155,9 +171,10 @@ def _read(source: DatasetSource) -> tuple[list[_Row], list[_Row], list[str]]:
         )
     if not path.exists():
         raise UserError(f"dataset {path} does not exist; fix `dataset.path`")
-    if source.test is None:
-        raise UserError(f"dataset {path} needs a test file: set `dataset.test` (or --test)")
     train = _read_table(path, source)
+    if source.test is None:
+        notes.append("no test file: the figures rest on the evaluation sample (`eval_size`, 0 for none)")
+        return train, [], notes
     test = _read_table(Path(source.test).expanduser(), source)
     return train, test, notes
 
@@ -248,6 +265,8 @@ def _columns(frame: pd.DataFrame, source: DatasetSource, where: str, unit: str, 
     required = [("text", source.text_column)]
     if source.label_column is not None:
         required.append(("label", column_of))
+    if source.id_column is not None:
+        required.append(("id", source.id_column))
     for role, column in required:
         if column not in frame.columns:
             raise UserError(
@@ -256,13 +275,15 @@ def _columns(frame: pd.DataFrame, source: DatasetSource, where: str, unit: str, 
             )
     texts = frame[source.text_column].tolist()
     labels = frame[column_of].tolist() if column_of in frame else [None] * len(texts)
+    ids = frame[source.id_column].tolist() if source.id_column in frame else [None] * len(texts)
     return [
         _Row(
             "" if pd.isna(text) else str(text),
             None if label is None or pd.isna(label) else str(label),
-            f"{where} {unit} {number}",
+            f"{where} {unit} {number}" if record is None else f"record {record}",
+            None if record is None else str(record),
         )
-        for number, (text, label) in enumerate(zip(texts, labels, strict=True), start=first)
+        for number, (text, label, record) in enumerate(zip(texts, labels, ids, strict=True), start=first)
     ]
 
 
@@ -300,7 +321,7 @@ def _without_repeats(rows: list[_Row]) -> tuple[list[_Row], str | None]:
         earlier = kept[position]
         if row.label is None or earlier.label in (None, row.label):
             if earlier.label is None:
-                kept[position] = _Row(earlier.text, row.label, earlier.where)
+                kept[position] = _Row(earlier.text, row.label, earlier.where, earlier.source_id)
             repeats.append(row)
         else:
             conflicts.append((earlier, row))
@@ -334,8 +355,10 @@ def _read_hub(source: DatasetSource) -> tuple[list[_Row], list[_Row]]:
         loaded = datasets.load_dataset(name, config or None)
     except Exception as error:  # offline, unknown name, missing config: all surface the same way
         raise UserError(f"cannot load {source.path} from the Hugging Face hub: {error}") from None
-    splits = {}
+    splits: dict[str, list[_Row]] = {source.test_split: []}
     for split in (source.train_split, source.test_split):
+        if split == source.test_split == DEFAULT_TEST_SPLIT and split not in loaded:
+            continue  # a dataset without a test split: figures rest on the evaluation sample
         if split not in loaded:
             raise UserError(f"{source.path} has no split {split!r} (splits: {', '.join(loaded)})")
         frame = loaded[split].to_pandas()

@@ -13,7 +13,8 @@ from pydantic import BaseModel, Field, TypeAdapter
 
 from common import keys
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+"""2: model figures may be null and say what they rest on (``evaluated_on``, ``eval_n``, intervals)."""
 STREAM_MAXLEN = 100_000
 
 
@@ -21,6 +22,11 @@ class _Event(BaseModel):
     version: int = SCHEMA_VERSION
     run: str
     at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+
+
+EvaluatedOn = Literal["test", "eval-sample", "none"]
+"""What a model's figures rest on: the run's test split, its evaluation sample (texts annotators
+label like any other that are never learned nor chosen), or nothing (figures null)."""
 
 
 class RunCreated(_Event):
@@ -32,6 +38,8 @@ class RunCreated(_Event):
     batch_size: int
     backend: str
     query_strategy: str
+    evaluated_on: EvaluatedOn = "test"
+    eval_size: int = Field(default=0, description="Texts in the evaluation sample (0: none).")
 
 
 Served = Literal["fast", "heavy"]
@@ -91,36 +99,74 @@ class ModelChoice(BaseModel):
     labels: int = Field(description="The labels cross-validated (those before this update).")
 
 
-class ModelUpdated(_Event):
-    """The model learned batch ``batch``; metrics are on the test split."""
+class Evaluation(BaseModel):
+    """A model's figures, what they rest on, and their 95 % intervals (null where nothing rests)."""
+
+    accuracy: float | None = Field(description="Null when ``evaluated_on`` is none or ``eval_n`` is 0.")
+    macro_f1: float | None
+    evaluated_on: EvaluatedOn = "test"
+    eval_n: int = Field(default=0, description="How many held-out labels the figures rest on.")
+    accuracy_low: float | None = Field(default=None, description="Wilson score interval, 95 %.")
+    accuracy_high: float | None = None
+    macro_f1_low: float | None = Field(default=None, description="Percentile bootstrap, 95 %.")
+    macro_f1_high: float | None = None
+
+    @property
+    def basis(self) -> str:
+        """What the figures rest on: ``48 eval-sample labels``, ``500 test labels``, ``none``."""
+        return "none" if self.evaluated_on == "none" else f"{self.eval_n} {self.evaluated_on} labels"
+
+    def accuracy_text(self) -> str:
+        """``0.812 (0.71-0.89)``, or ``—`` without a figure."""
+        return _with_interval(self.accuracy, self.accuracy_low, self.accuracy_high)
+
+    def macro_f1_text(self) -> str:
+        return _with_interval(self.macro_f1, self.macro_f1_low, self.macro_f1_high)
+
+    def summary(self) -> str:
+        """``accuracy 0.812 (0.71-0.89) on 48 eval-sample labels``, or why there is no figure."""
+        if self.evaluated_on == "none":
+            return "no accuracy (no test split, no evaluation sample)"
+        if self.accuracy is None:
+            return f"no accuracy yet ({self.basis})"
+        return f"accuracy {self.accuracy_text()} on {self.basis}"
+
+
+def _with_interval(value: float | None, low: float | None, high: float | None) -> str:
+    if value is None:
+        return "—"
+    if low is None or high is None:
+        return f"{value:.3f}"
+    return f"{value:.3f} ({low:.2f}-{high:.2f})"
+
+
+class ModelUpdated(_Event, Evaluation):
+    """The model learned batch ``batch``; its figures are on the test split or the evaluation sample."""
 
     type: Literal["model.updated"] = "model.updated"
     batch: int
     model_version: str
     labels: int
-    accuracy: float
-    macro_f1: float
     per_class_f1: dict[str, float]
     timings: Timings
     served_by: Served = Field(
         default="fast", description="Which model chose and pre-labelled the next batch."
     )
     heavy_accuracy: float | None = Field(
-        default=None, description="Test accuracy of the newest background model, when there is one."
+        default=None,
+        description="Accuracy of the newest background model on the same held-out labels, when there is one.",
     )
     choice: ModelChoice | None = Field(
         default=None, description="The model the ``auto`` backend trained; null for other backends."
     )
 
 
-class HeavyModel(BaseModel):
+class HeavyModel(Evaluation):
     """Two-speed learning's background model: what it learned, how well it does, what it cost."""
 
     batch: int
     model_version: str
     labels: int
-    accuracy: float
-    macro_f1: float
     train_s: float
     score_s: float
 

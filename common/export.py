@@ -11,7 +11,7 @@ Records nobody answered yet are left out.
 import warnings
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -27,7 +27,7 @@ from common.argilla_adapter import (
     record_id,
     status_name,
 )
-from common.corpus import read_corpus
+from common.corpus import Corpus, read_corpus
 from common.errors import UserError
 from common.files import staged_output
 from common.spec import RunSpec
@@ -84,6 +84,8 @@ class ExportRow:
     suggested_label: str | None
     suggestion_score: float | None
     suggestion_agent: str | None
+    source_id: str | None = None
+    """The record's id in the dataset the pool was read from (--from-argilla, or ``dataset.id_column``)."""
 
 
 COLUMNS = [field.name for field in fields(ExportRow)]
@@ -185,12 +187,8 @@ def read_rows(
     return sorted(rows, key=lambda row: (row.batch if row.batch is not None else -1, row.pool_index))
 
 
-def seed_rows(spec: RunSpec) -> list[ExportRow]:
+def seed_rows(corpus: Corpus) -> list[ExportRow]:
     """The rows of the run's seed set, read from its data (the seed set never goes to Argilla)."""
-    try:
-        corpus = read_corpus(spec.dataset)
-    except UserError as error:
-        raise UserError(f"cannot read the run's seed set from its data: {error}") from None
     return [
         ExportRow(
             record_id=record_id(index),
@@ -206,6 +204,16 @@ def seed_rows(spec: RunSpec) -> list[ExportRow]:
             suggestion_agent=None,
         )
         for index in corpus.seed
+    ]
+
+
+def with_source_ids(rows: list[ExportRow], corpus: Corpus) -> list[ExportRow]:
+    """``rows`` with the id each text has in the data it came from, where the data has ids."""
+    ids = corpus.train_ids
+    if not ids:
+        return rows
+    return [
+        replace(row, source_id=ids[row.pool_index] if row.pool_index < len(ids) else None) for row in rows
     ]
 
 
@@ -268,6 +276,7 @@ def _write_dataset(rows: Sequence[ExportRow], labels: Sequence[str], path: Path)
             "suggested_label": text,
             "suggestion_score": datasets.Value("float64"),
             "suggestion_agent": text,
+            "source_id": text,
         }
     )
     datasets.disable_progress_bars()
@@ -293,8 +302,12 @@ def export_labels(
 ) -> ExportSummary:
     """Write the run's labelled records to ``out`` in ``fmt``, atomically; refuse an existing ``out``
     unless ``force``."""
+    try:
+        corpus = read_corpus(spec.dataset)
+    except UserError as error:
+        raise UserError(f"cannot read the run's data (its seed set, its source ids): {error}") from None
     with staged_output(out, force) as staged:
-        rows = [*seed_rows(spec), *read_rows(adapter, spec, on_record)]
+        rows = with_source_ids([*seed_rows(corpus), *read_rows(adapter, spec, on_record)], corpus)
         labels = spec.labels or sorted({row.label for row in rows if row.label is not None})
         write_rows(rows, labels, fmt, staged)
     return ExportSummary(

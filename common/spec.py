@@ -21,6 +21,7 @@ that swallowed the rest of a CSV)."""
 
 
 DEFAULT_LABEL_COLUMN = "label"
+DEFAULT_TEST_SPLIT = "test"
 
 
 class Backend(StrEnum):
@@ -37,11 +38,21 @@ class InitialBatch(StrEnum):
     cold_start = "cold-start"
 
 
+class ArgillaPool(BaseModel):
+    """The Argilla dataset a pool was read from (`alloop init --from-argilla`), left untouched."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    workspace: str
+
+
 class DatasetSource(BaseModel):
     """Where the pool and test split come from.
 
     ``path`` is a TREC folder (``train_5500.label``, ``TREC_10.label``), a CSV/JSONL/Parquet
-    train file (with ``test``), or ``hf:NAME[:CONFIG]`` for the Hugging Face hub.
+    or ``.txt`` train file (``test`` optional), or ``hf:NAME[:CONFIG]`` for the Hugging Face hub.
+    Without a test split, the run's figures rest on its evaluation sample (``RunSpec.eval_size``).
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -54,8 +65,15 @@ class DatasetSource(BaseModel):
         description="Column of the labels; default: `label`, where the data has one. A pool without "
         "labels is fine (the spec's `labels` name them); one partly labelled has a seed set.",
     )
+    id_column: str | None = Field(
+        default=None,
+        description="Column of ids the export carries as `source_id`, to link rows back to the source.",
+    )
+    argilla: ArgillaPool | None = Field(
+        default=None, description="Set by --from-argilla: the dataset the pool file was read from."
+    )
     train_split: str = "train"
-    test_split: str = "test"
+    test_split: str = DEFAULT_TEST_SPLIT
     max_text_chars: int = Field(
         default=MAX_TEXT_CHARS,
         ge=1,
@@ -104,6 +122,18 @@ class RunSpec(BaseModel):
     workspace: str = "alloop"
     argilla_dataset: str | None = Field(default=None, description="Default: the run name.")
     min_submitted: int = Field(default=1, ge=1)
+    eval_size: int = Field(
+        default=100,
+        ge=0,
+        description="Without a test split: how many pool texts, drawn at random, are the evaluation "
+        "sample, labelled by the annotators like the rest but never learned nor chosen; 0: none.",
+    )
+    eval_per_batch: int | None = Field(
+        default=None,
+        ge=1,
+        description="How many texts of the evaluation sample each batch holds until all are asked; "
+        "default: a fifth of batch_size (4 of 20).",
+    )
     seed: int = 42
 
     @field_validator("labels")
@@ -152,6 +182,11 @@ class RunSpec(BaseModel):
     @property
     def dataset_name(self) -> str:
         return self.argilla_dataset or self.name
+
+    @property
+    def eval_share(self) -> int:
+        """Texts of the evaluation sample in each batch until all are asked."""
+        return self.eval_per_batch or max(1, round(self.batch_size / 5))
 
 
 # small-text's single-label strategies that need no extra arguments, by class name.

@@ -9,6 +9,7 @@ import secrets
 import time
 import warnings
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import argilla as rg
@@ -27,14 +28,26 @@ class SimulatedAnnotator:
     """Labels the batches of one run, ``noise`` of them with a wrong label, ``delay`` seconds apart."""
 
     def __init__(
-        self, connection: Connection, run_name: str, *, noise: float = 0.0, delay: float = 0.0, seed: int = 0
+        self,
+        connection: Connection,
+        run_name: str,
+        *,
+        noise: float = 0.0,
+        delay: float = 0.0,
+        seed: int = 0,
+        gold: Path | None = None,
     ) -> None:
+        """``gold``: a table (text, label) with the answers, for a pool that has no labels of its own."""
         self.registry = RunRegistry(connection.redis())
         self.run_name = run_name
         self.spec = self.registry.get(run_name).spec
         self.corpus: Corpus = read_corpus(self.spec.dataset)
         self.labels = self.spec.labels or self.corpus.label_names()
-        self.gold = self.corpus.gold("a simulated annotator")
+        self.gold = (
+            self.corpus.gold_from(gold)
+            if gold is not None
+            else self.corpus.gold("the simulated annotator (or give it --gold FILE, a table of text,label)")
+        )
         self.noise = noise
         self.delay = delay
         self.random = random.Random(seed)

@@ -30,7 +30,7 @@ from trainer.backends import make_backend
 from trainer.context import corpus_of, model_version
 from trainer.learner import Learner
 from trainer.lease import lease
-from trainer.metrics import measure
+from trainer.metrics import measure, unmeasured
 from trainer.scores import PoolScores, ScoresManifest, ScoreStore
 
 log = logging.getLogger("alloop.trainer.heavy")
@@ -84,8 +84,8 @@ def train_heavy(run_name: str, batch: int) -> dict[str, object]:
     manifest = result.manifest
     events.publish(client, events.HeavyUpdated(run=run_name, **manifest.model_dump()))
     log.info(
-        "run %s: background model learned %d labels (to batch %d): accuracy %.3f, %.1f s + %.1f s scoring",
-        run_name, manifest.labels, manifest.batch, manifest.accuracy, manifest.train_s, manifest.score_s,
+        "run %s: background model learned %d labels (to batch %d): %s, %.1f s + %.1f s scoring",
+        run_name, manifest.labels, manifest.batch, manifest.summary(), manifest.train_s, manifest.score_s,
     )  # fmt: skip
     return {"batch": manifest.batch, "accuracy": manifest.accuracy}
 
@@ -105,15 +105,16 @@ def fit_and_score(spec: RunSpec, learner: Learner, batch: int, device: str) -> P
     classifier.fit(train)
     trained = time.perf_counter()
     pool_proba = np.asarray(classifier.predict_proba(backend.dataset(corpus.train_texts, cache=True)))
-    test_predicted = np.asarray(classifier.predict(backend.dataset(corpus.test_texts, cache=True)))
+    if learner.evaluated_on == "test":
+        test_predicted = np.asarray(classifier.predict(backend.dataset(corpus.test_texts, cache=True)))
+        metrics = measure(corpus.test_labels, test_predicted, learner.label_names, len(labelled))
+    else:
+        metrics = learner.estimate(pool_proba) if learner.evaluated_on == "eval-sample" else unmeasured(0)
     scored = time.perf_counter()
-    metrics = measure(corpus.test_labels, test_predicted, learner.label_names, len(labelled))
     manifest = ScoresManifest(
         batch=batch,
         model_version=model_version(spec, batch, Backend(spec.heavy_backend).value),
-        labels=metrics.labels,
-        accuracy=metrics.accuracy,
-        macro_f1=metrics.macro_f1,
+        **metrics.figures(),
         train_s=trained - started,
         score_s=scored - trained,
     )

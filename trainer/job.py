@@ -25,7 +25,7 @@ from trainer.heavy import enqueue_heavy
 from trainer.learner import Learner
 from trainer.lease import lease
 from trainer.metrics import Metrics
-from trainer.scores import PoolScores, ScoreStore
+from trainer.scores import PoolScores, ScoresManifest, ScoreStore
 
 log = logging.getLogger("alloop.trainer")
 
@@ -182,11 +182,11 @@ class Training:
         heavy = self.scores.latest() if self.spec.heavy_backend is not None else None
         metrics: Metrics | None = None
         serving: PoolScores | None = None
+        heavy_accuracy = heavy.accuracy if heavy else None
         if heavy is not None and learner.queries_by_scores:
             with clock.step("evaluate"):
                 metrics = learner.evaluate()
-            if heavy.accuracy > metrics.accuracy:
-                serving = self.scores.load(heavy.batch)  # the pool's probabilities: read only when used
+                serving, heavy_accuracy = self._heavy_if_better(learner, metrics, heavy)
         with clock.step("query"):
             next_batch = learner.query(serving.proba if serving else None)
         own_version = model_version(self.spec, batch, learner.version_tag)
@@ -204,13 +204,10 @@ class Training:
             run=self.run.name,
             batch=batch,
             model_version=own_version,
-            labels=metrics.labels,
-            accuracy=metrics.accuracy,
-            macro_f1=metrics.macro_f1,
-            per_class_f1=metrics.per_class_f1,
+            **vars(metrics),
             timings=events.Timings(),
             served_by="heavy" if serving else "fast",
-            heavy_accuracy=heavy.accuracy if heavy else None,
+            heavy_accuracy=heavy_accuracy,
             choice=model_choice(learner),
         )
         with clock.step("select"):
@@ -235,9 +232,28 @@ class Training:
         return {
             "batch": batch,
             "accuracy": metrics.accuracy,
+            "evaluated_on": metrics.evaluated_on,
             "labels": metrics.labels,
             "stopped": stopped is not None,
         }
+
+    def _heavy_if_better(
+        self, learner: Learner, metrics: Metrics, heavy: ScoresManifest
+    ) -> tuple[PoolScores | None, float | None]:
+        """The background model's pool scores if it beats the learner on the same held-out labels
+        (else None), and its accuracy there.
+
+        On the test split its manifest holds its accuracy; the evaluation sample grows with every
+        batch, so there its stored pool scores are scored anew on the answers so far.
+        """
+        scores = None
+        accuracy = heavy.accuracy
+        if metrics.evaluated_on == "eval-sample":
+            scores = self.scores.load(heavy.batch)
+            accuracy = learner.estimate(scores.proba).accuracy
+        if accuracy is None or metrics.accuracy is None or accuracy <= metrics.accuracy:
+            return None, accuracy
+        return scores or self.scores.load(heavy.batch), accuracy  # the pool's scores: read only when used
 
     def _check_corpus(self) -> None:
         """Refuse to go on if the data changed under the run: its pool indices would name other texts."""
@@ -321,12 +337,11 @@ class Training:
         if not retried or updated.batch not in self._published_batches(events.ModelUpdated):
             events.publish(self.redis, updated)
         log.info(
-            "run %s: batch %d learned: %d labels, accuracy %.3f, macro-F1 %.3f, %.1f s",
+            "run %s: batch %d learned: %d labels, %s, %.1f s",
             self.run.name,
             updated.batch,
             updated.labels,
-            updated.accuracy,
-            updated.macro_f1,
+            updated.summary(),
             updated.timings.total,
         )
 

@@ -20,10 +20,12 @@ from small_text import (
 from common.argilla_adapter import record_id
 from common.corpus import Corpus
 from common.errors import UserError
+from common.events import EvaluatedOn
 from common.spec import InitialBatch, RunSpec
+from trainer import eval_sample as eval_samples
 from trainer.backends import BackendOptions, ClassifierBackend, make_backend
 from trainer.backends.selection import HISTORY, Selection, default_selection, select
-from trainer.metrics import Metrics, measure
+from trainer.metrics import Metrics, measure, unmeasured
 from trainer.scores import ScoreLookup, scores_suffice
 from trainer.strategies import make_query_strategy, make_stopping_criterion
 
@@ -49,6 +51,17 @@ class _State:
     choice, and the next cross-validation averages their scores with its own."""
     serving: Selection | None = None
     """``auto``: the choice the current model was trained as (None for other backends)."""
+    eval_sample: list[int] = field(default_factory=list)
+    """Pool indices of the evaluation sample (:mod:`trainer.eval_sample`), in the order asked."""
+    eval_asked: int = 0
+    """How many of ``eval_sample`` have been put in a batch."""
+    eval_answers: dict[int, str] = field(default_factory=dict)
+    """The annotators' labels of the evaluation sample so far (discarded texts left out)."""
+
+    def __setstate__(self, saved: dict[str, Any]) -> None:
+        # A checkpoint written before a field existed restores with the field's default.
+        defaults = _State(spec_json="", label_names=[], options=BackendOptions()).__dict__
+        self.__dict__.update(defaults | saved)
 
 
 class Learner:
@@ -78,8 +91,13 @@ class Learner:
         run_dir: Path,
         device: str = "auto",
         options: BackendOptions | None = None,
+        eval_sample: bool | None = None,
     ) -> "Learner":
+        """A learner before its first batch; ``eval_sample`` draws the evaluation sample (default:
+        when the corpus has no test split and ``spec.eval_size`` > 0)."""
         options = options or BackendOptions()
+        drawn = eval_samples.wants_sample(spec, corpus) if eval_sample is None else eval_sample
+        sample = eval_samples.draw(spec, corpus) if drawn else []
         backend = make_backend(spec, label_names, run_dir, device, options)
         pool = backend.dataset(corpus.train_texts, cache=True)
         active = PoolBasedActiveLearner(backend.classifier_factory(), make_query_strategy(spec), pool)
@@ -88,6 +106,7 @@ class Learner:
             label_names=list(label_names),
             options=options,
             stopping=make_stopping_criterion(spec.stopping_criterion, len(label_names)),
+            eval_sample=sample,
         )
         return cls(spec, backend, active, corpus, state)
 
@@ -156,18 +175,32 @@ class Learner:
         """Batch 0, chosen without a model: random (as the tutorial), balanced on gold labels, or diverse."""
         if self.state.initialized:
             raise ValueError("the first batch has been learned already")
-        size = min(self.spec.batch_size, self.pool_size)
+        part = self._sample_part()
+        free = self.unlabelled()
+        size = min(self.spec.batch_size - len(part), free.size)
         rng = np.random.default_rng(self.spec.seed)
         if self.spec.initial_batch == InitialBatch.random:
-            chosen = rng.choice(self.pool_size, size=size, replace=False)
+            chosen = rng.choice(free, size=size, replace=False)
         elif self.spec.initial_batch == InitialBatch.balanced:
             self._seed()
             labels = self.corpus.gold("initial_batch: balanced")
-            gold = np.array([self.label_names.index(label) for label in labels])
-            chosen = random_initialization_balanced(gold, n_samples=size)
+            gold = np.array([self.label_names.index(labels[index]) for index in free])
+            chosen = free[random_initialization_balanced(gold, n_samples=size)]
         else:
-            chosen = self._diverse_sample(size)
-        self.state.awaiting = [int(index) for index in chosen]
+            chosen = self._diverse_sample(size, free)
+        return self._await([int(index) for index in chosen], part)
+
+    def _sample_part(self) -> list[int]:
+        """The evaluation sample's texts for the next batch."""
+        start = self.state.eval_asked
+        return self.state.eval_sample[start : start + self.spec.eval_share]
+
+    def _await(self, chosen: list[int], part: list[int]) -> list[int]:
+        """Make ``chosen`` and the sample's ``part`` (in random places) the batch awaited next."""
+        if part:
+            chosen = eval_samples.mix(chosen, part, self.spec.seed + self.labelled_count)
+            self.state.eval_asked += len(part)
+        self.state.awaiting = chosen
         return self.awaiting
 
     def learn_seed(self, indices: list[int], labels: list[str]) -> None:
@@ -179,28 +212,32 @@ class Learner:
         self.teach(list(labels))
         self.reselect()
 
-    def _diverse_sample(self, size: int) -> np.ndarray:
-        """The text nearest to each of ``size`` k-means centroids of the sentence embeddings."""
-        vectors = self.backend.sentence_vectors(self.corpus.train_texts)
+    def _diverse_sample(self, size: int, free: np.ndarray) -> np.ndarray:
+        """The text of ``free`` nearest to each of ``size`` k-means centroids of their embeddings."""
+        vectors = self.backend.sentence_vectors(self.corpus.train_texts)[free]
         kmeans = KMeans(n_clusters=size, random_state=self.spec.seed, n_init=3).fit(vectors)
         chosen: list[int] = []
         for cluster in range(size):
             members = np.flatnonzero(kmeans.labels_ == cluster)
             distances = np.linalg.norm(vectors[members] - kmeans.cluster_centers_[cluster], axis=1)
-            chosen.append(int(members[np.argmin(distances)]))
+            chosen.append(int(free[members[np.argmin(distances)]]))
         return np.array(sorted(set(chosen)))
 
     def teach(self, labels: list[str | None]) -> float:
         """Learn the labels of the awaiting batch, in its order; None marks a discarded record.
 
-        Discarded records are never trained on nor chosen again. Returns the seconds spent training.
+        Discarded records are never trained on nor chosen again; the evaluation sample's labels are
+        kept apart, for :meth:`evaluate`. Returns the seconds spent training.
         """
         if len(labels) != len(self.state.awaiting):
             raise ValueError(f"{len(labels)} labels for a batch of {len(self.state.awaiting)} records")
         self._check_labels(labels)
-        indices = np.array(self.state.awaiting, dtype=int)
-        kept = np.array([label is not None for label in labels], dtype=bool)
-        y = np.array([self.label_names.index(label) for label in labels if label is not None], dtype=int)
+        sample = set(self.state.eval_sample)
+        answered = dict(zip(self.state.awaiting, labels, strict=True))
+        learned = [index for index in self.state.awaiting if index not in sample]
+        indices = np.array(learned, dtype=int)
+        kept = np.array([answered[index] is not None for index in learned], dtype=bool)
+        y = np.array([self.label_names.index(str(answered[index])) for index in indices[kept]], dtype=int)
         self._seed()
         started = time.perf_counter()
         serving = self._choose()
@@ -209,6 +246,9 @@ class Learner:
         else:
             trained = self._initialize(indices, kept, y)
         seconds = time.perf_counter() - started
+        for index in sorted(sample & answered.keys()):
+            if answered[index] is not None:
+                self.state.eval_answers[index] = str(answered[index])
         self.state.awaiting = []
         if trained:
             self.state.serving = serving
@@ -269,6 +309,7 @@ class Learner:
         self.active.dataset.y = pool_y
         self.active.initialize(indices[kept])
         self._ignore(indices[~kept])
+        self._ignore(np.array(self.state.eval_sample, dtype=int))  # never learned, never chosen
         self.state.initialized = True
         return True
 
@@ -305,22 +346,24 @@ class Learner:
         makes the run's strategy choose by them instead of by the learner's own classifier.
         """
         unlabelled = self.unlabelled()
-        if unlabelled.size == 0:
+        part = self._sample_part()
+        size = min(self.spec.batch_size - len(part), unlabelled.size)
+        if size == 0 and not part:
             self.state.awaiting = []
             return []
         self._seed()
-        size = min(self.spec.batch_size, unlabelled.size)
-        if scores is None:
+        if size == 0:
+            chosen = np.empty(0, dtype=int)
+        elif scores is None:
             chosen = self.active.query(num_samples=size)
         else:
             chosen = self._query_by_scores(scores, unlabelled, size)
-        self.state.awaiting = [int(index) for index in chosen]
-        return self.awaiting
+        return self._await([int(index) for index in chosen], part)
 
     def unlabelled(self) -> np.ndarray:
-        """Pool indices neither labelled nor discarded."""
+        """Pool indices neither labelled, discarded nor in the evaluation sample."""
         if not self.state.initialized:
-            return np.arange(self.pool_size)
+            return np.setdiff1d(np.arange(self.pool_size), self.state.eval_sample)
         free = np.ones(self.pool_size, dtype=bool)  # a mask: np.setdiff1d sorts, slow on big pools
         free[self.active.indices_labeled] = False
         free[self.active.indices_ignored] = False
@@ -366,17 +409,41 @@ class Learner:
         best = proba.argmax(axis=1)
         return [(self.label_names[int(label)], float(proba[row, label])) for row, label in enumerate(best)]
 
+    @property
+    def evaluated_on(self) -> EvaluatedOn:
+        """What :meth:`evaluate` rests on: ``test``, ``eval-sample`` or ``none``."""
+        if self.corpus.test_texts:
+            return "test"
+        return "eval-sample" if self.state.eval_sample else "none"
+
     def evaluate(self, texts: list[str] | None = None, labels: list[str] | None = None) -> Metrics:
-        """Accuracy and F1 on ``texts``/``labels``, by default the corpus's test split."""
-        if texts is None or labels is None:
-            texts, labels = self.corpus.test_texts, self.corpus.test_labels
+        """Accuracy and F1 on ``texts``/``labels``; by default on the test split, else on the
+        evaluation sample's answers so far, else none (every figure None)."""
+        if texts is not None and labels is not None:
+            predicted = np.asarray(self.active.classifier.predict(self.backend.dataset(texts)))
+            return measure(labels, predicted, self.label_names, self.labelled_count)
+        if self.evaluated_on == "test":
             if self._test is None:
-                self._test = self.backend.dataset(texts, cache=True)
-            dataset = self._test
+                self._test = self.backend.dataset(self.corpus.test_texts, cache=True)
+            predicted = np.asarray(self.active.classifier.predict(self._test))
+            return measure(self.corpus.test_labels, predicted, self.label_names, self.labelled_count)
+        if self.evaluated_on == "eval-sample":
+            return self.estimate()
+        return unmeasured(self.labelled_count)
+
+    def estimate(self, proba: np.ndarray | None = None) -> Metrics:
+        """Figures on the evaluation sample's answers so far, of this model or of pool ``proba``
+        (another model's class probabilities of every pool text)."""
+        answers = self.state.eval_answers
+        if not answers or not self.state.initialized:
+            return unmeasured(self.labelled_count, "eval-sample")
+        indices = np.array(list(answers), dtype=int)
+        if proba is None:
+            predicted = np.asarray(self.active.classifier.predict(self.active.dataset[indices]))
         else:
-            dataset = self.backend.dataset(texts)
-        predicted = np.asarray(self.active.classifier.predict(dataset))
-        return measure(labels, predicted, self.label_names, self.labelled_count)
+            predicted = proba[indices].argmax(axis=1)
+        gold = [answers[int(index)] for index in indices]
+        return measure(gold, predicted, self.label_names, self.labelled_count, "eval-sample")
 
     def save(self, folder: Path) -> None:
         """small-text's own save (without the pool, which is rebuilt from the corpus) plus our state."""

@@ -73,6 +73,8 @@ def start_run(settings: Settings, connection: Connection, spec: RunSpec) -> int:
             batch_size=spec.batch_size,
             backend=learner.backend_name,
             query_strategy=spec.query_strategy,
+            evaluated_on=learner.evaluated_on,
+            eval_size=len(learner.state.eval_sample),
         ),
     )
     texts = corpus.train_texts

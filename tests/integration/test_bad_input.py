@@ -91,6 +91,9 @@ def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
     write_csv(
         folder / "seed-outside.csv", [*train[:3], [train[3][0], "weather"], *[[t, ""] for t, _ in train[4:]]]
     )
+    (folder / "texts.csv").write_text(
+        "text\n" + "".join(f'"{text}"\n' for text, _ in train), encoding="utf-8"
+    )
     return folder
 
 
@@ -121,7 +124,25 @@ def assert_nothing_created(name: str, home: Path, redis_client: redis.Redis, cli
 
 
 SILENT = free_port()
+NO_TEST = "--no-test"
+"""In a case's arguments: give `alloop init` no test file (the others get test.csv)."""
 BAD_INIT = {
+    "no-labels-anywhere": (
+        "texts.csv",
+        [NO_TEST],
+        {},
+        ["the data has no labels to take the label names from", "--labels A,B,C"],
+    ),
+    "eval-sample-too-large": (
+        "texts.csv",
+        [NO_TEST, "--labels", "sport,food,tech", "--eval-size", "55"],
+        {},
+        [
+            "eval_size 55 leaves 5 of the pool's 60 unlabelled texts to learn from",
+            "fewer than one batch (20)",
+            "lower `eval_size` (--eval-size)",
+        ],
+    ),
     "unknown-strategy": (
         "train.csv",
         ["--strategy", "MostInformative"],
@@ -228,8 +249,8 @@ def test_bad_init_is_one_line_and_creates_nothing(
     client: rg.Argilla,
 ) -> None:
     train, args, changes, fragments = BAD_INIT[case]
-    test = ["--test", str(data / "test.csv")] if "--test" not in args else []
-    args = [str(data / arg) if arg.endswith(".csv") else arg for arg in args]
+    test = ["--test", str(data / "test.csv")] if "--test" not in args and NO_TEST not in args else []
+    args = [str(data / arg) if arg.endswith(".csv") else arg for arg in args if arg != NO_TEST]
     name = f"bad-{case}"
     result = run_alloop(
         {**env, **changes},
@@ -240,6 +261,43 @@ def test_bad_init_is_one_line_and_creates_nothing(
         assert secret not in result.stdout + result.stderr
     assert_nothing_created(name, stack.home, redis_client, client)
     print(f"{case}: {line}")  # the messages, for the record (pytest -s)
+
+
+def make_source(client: rg.Argilla, name: str, settings: rg.Settings) -> None:
+    workspace = client.workspaces(WORKSPACE) or rg.Workspace(name=WORKSPACE, client=client).create()
+    rg.Dataset(name=name, workspace=workspace, settings=settings, client=client).create()
+
+
+BAD_SOURCES = {
+    "missing": (None, ["Argilla has no dataset 'src-missing' in workspace 'badinput'", "--from-argilla"]),
+    "no-text-field": (
+        rg.Settings(
+            fields=[rg.ImageField(name="photo")],
+            questions=[rg.LabelQuestion(name="label", labels=["sport", "food"])],
+        ),
+        ["'src-no-text-field' (workspace 'badinput') has no text field"],
+    ),
+    "no-label-question": (
+        rg.Settings(
+            fields=[rg.TextField(name="text")], questions=[rg.RatingQuestion(name="stars", values=[1, 2, 3])]
+        ),
+        ["'src-no-label-question' (workspace 'badinput') has no label question", "add one in Argilla"],
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_SOURCES))
+def test_a_bad_argilla_source_is_one_line_and_creates_nothing(
+    case: str, env: dict[str, str], stack: LocalStack, redis_client: redis.Redis, client: rg.Argilla
+) -> None:
+    settings, fragments = BAD_SOURCES[case]
+    source = f"src-{case}"
+    if settings is not None:
+        make_source(client, source, settings)
+    name = f"bad-source-{case}"
+    result = run_alloop(env, "init", "--name", name, "--from-argilla", source, "--workspace", WORKSPACE)
+    assert_one_line_error(result, *fragments)
+    assert_nothing_created(name, stack.home, redis_client, client)
 
 
 @pytest.mark.parametrize(

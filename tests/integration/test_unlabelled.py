@@ -1,10 +1,13 @@
-"""A user's own data on the real stack: a pool CSV with a text column only, a few rows of it
-labelled (the seed set), a labelled test file, and the label names given to `alloop init`.
+"""A user's own data on the real stack: a pool CSV with a text column only and no test file (figures
+rest on the evaluation sample), one with a few rows labelled (the seed set) and a labelled test file,
+both with the label names given to `alloop init`; and a pool read from an Argilla dataset of the
+user's, some of it answered there.
 
 The test holds the gold labels and answers through the SDK, as annotators in the UI would.
 """
 
 import csv
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +20,12 @@ from tests.support.data import TREC, TREC_FILES
 from tests.support.services import Services, alloop, wait_for_model
 
 RUN = "unlab"
+BARE = "unlab-bare"
+"""The run on texts alone: no label anywhere, no test file."""
+EVAL_SIZE = 20
+SOURCE = "user-questions"
+FROM = "unlab-src"
+SOURCE_TEXTS = 120
 WORKSPACE = "unlabelled"
 BATCH = 10
 LABELS = ["ABBR", "DESC", "ENTY", "HUM", "LOC", "NUM"]
@@ -50,9 +59,22 @@ def data(tmp_path_factory: pytest.TempPathFactory) -> Data:
         writer = csv.writer(handle)
         writer.writerow(["text", "label"])
         writer.writerows([text, seeds.get(text, "")] for text in pool)
+    with (folder / "texts.csv").open("w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle).writerows([("text",), *[(text,) for text in pool]])
     with (folder / "test.csv").open("w", newline="", encoding="utf-8") as handle:
         csv.writer(handle).writerows([("text", "label"), *trec_rows(TREC_FILES[1], 100)])
     return Data(folder, pool, frozenset(seeds))
+
+
+@pytest.fixture(scope="module")
+def bare(env: dict[str, str], data: Data, services: Services) -> str:
+    created = alloop(
+        env,
+        "init", "--name", BARE, "--dataset", str(data.folder / "texts.csv"), "--labels", ",".join(LABELS),
+        "--batch-size", str(BATCH), "--eval-size", str(EVAL_SIZE), "--stopping", "none",
+        "--workspace", WORKSPACE,
+    )  # fmt: skip
+    return created.stdout + created.stderr
 
 
 @pytest.fixture(scope="module")
@@ -67,20 +89,20 @@ def run(env: dict[str, str], data: Data, services: Services) -> str:
     return created.stdout + created.stderr
 
 
-def records(client: rg.Argilla, batch: int | None = None) -> list[rg.Record]:
-    dataset = client.datasets(name=RUN, workspace=WORKSPACE)
+def records(client: rg.Argilla, batch: int | None = None, run: str = RUN) -> list[rg.Record]:
+    dataset = client.datasets(name=run, workspace=WORKSPACE)
     assert dataset is not None
     query = None if batch is None else rg.Query(filter=rg.Filter([("metadata.batch_id", "==", batch)]))
     return list(dataset.records(query=query, with_suggestions=True, with_responses=True))
 
 
-def answer(client: rg.Argilla, batch: int, gold: dict[str, str]) -> None:
-    chosen = records(client, batch)
+def answer(client: rg.Argilla, batch: int, gold: dict[str, str], run: str = RUN) -> None:
+    chosen = records(client, batch, run)
     assert len(chosen) == BATCH
     for record in chosen:
         label = gold[record.fields["text"]]
         record.responses.add(rg.Response("label", label, user_id=client.me.id, status="submitted"))
-    dataset = client.datasets(name=RUN, workspace=WORKSPACE)
+    dataset = client.datasets(name=run, workspace=WORKSPACE)
     assert dataset is not None
     dataset.records.log(chosen)
 
@@ -102,7 +124,7 @@ def test_an_unlabelled_pool_runs_three_batches_on_the_annotators_answers(
         answer(client, batch, data.gold)
         updated = wait_for_model(redis_client, RUN, batch)
         assert updated.labels == len(seeds) + (batch + 1) * BATCH
-        assert updated.accuracy > 0  # on the labelled test file
+        assert updated.accuracy is not None and updated.accuracy > 0  # on the labelled test file
     asked = {record.fields["text"] for record in records(client)}
     assert len(asked) == 4 * BATCH and not asked & seeds
     created = [e for _, e in events.read(redis_client, RUN) if isinstance(e, events.RunCreated)]
@@ -123,3 +145,98 @@ def test_the_export_holds_the_seed_set_marked_as_such(
     assert all(row["label"] == data.gold[row["text"]] and row["batch"] == "" for row in seeds)
     answered = [row for row in exported if row["status"] == "submitted"]
     assert answered and all(row["label"] == data.gold[row["text"]] for row in answered)
+
+
+def test_texts_alone_run_three_batches_and_each_update_estimates_on_the_eval_sample(
+    bare: str, client: rg.Argilla, data: Data, redis_client: redis.Redis, env: dict[str, str]
+) -> None:
+    assert "evaluation sample: 20 of them, 2 in each batch" in " ".join(bare.split())
+    created = [e for _, e in events.read(redis_client, BARE) if isinstance(e, events.RunCreated)]
+    assert created[0].evaluated_on == "eval-sample" and created[0].eval_size == EVAL_SIZE
+    for batch in range(3):
+        answer(client, batch, data.gold, BARE)
+        updated = wait_for_model(redis_client, BARE, batch)
+        assert updated.version == events.SCHEMA_VERSION == 2
+        assert updated.evaluated_on == "eval-sample" and updated.eval_n == 2 * (batch + 1)
+        assert updated.labels == (batch + 1) * (BATCH - 2)  # the sample's answers are never learned
+        assert updated.accuracy is not None and updated.accuracy_low is not None
+        assert updated.accuracy_high is not None
+        assert updated.accuracy_low <= updated.accuracy <= updated.accuracy_high
+    status = alloop(env, "status", "--json").stdout
+    row = next(row for row in json.loads(status)["runs"] if row["run"] == BARE)
+    assert row["evaluated_on"] == "eval-sample" and row["eval_n"] == 6
+    report = alloop(env, "report", "--run", BARE, "--format", "csv").stdout.splitlines()
+    assert report[0].startswith("batch,labels,evaluated_on,eval_n,accuracy,accuracy_low,accuracy_high")
+    assert [line.split(",")[3] for line in report[1:]] == ["2", "4", "6"]
+
+
+@dataclass(frozen=True)
+class Source:
+    ids: dict[str, str]
+    """Each text's record id in the source dataset."""
+    answered: frozenset[str]
+
+
+@pytest.fixture(scope="module")
+def source(client: rg.Argilla, data: Data) -> Source:
+    """The user's Argilla dataset: a text field ``question``, a label question ``topic``, some answers."""
+    workspace = client.workspaces(WORKSPACE) or rg.Workspace(name=WORKSPACE, client=client).create()
+    settings = rg.Settings(
+        fields=[rg.TextField(name="question")], questions=[rg.LabelQuestion(name="topic", labels=LABELS)]
+    )
+    dataset = rg.Dataset(name=SOURCE, workspace=workspace, settings=settings, client=client).create()
+    texts = list(data.gold)[:SOURCE_TEXTS]
+    answered = {text for text in texts if text in data.seeds}
+    dataset.records.log(
+        [
+            rg.Record(
+                id=f"q-{number}",
+                fields={"question": text},
+                responses=[rg.Response("topic", data.gold[text], user_id=client.me.id, status="submitted")]
+                if text in answered
+                else [],
+            )
+            for number, text in enumerate(texts)
+        ]
+    )
+    return Source({text: f"q-{number}" for number, text in enumerate(texts)}, frozenset(answered))
+
+
+def source_state(client: rg.Argilla) -> list[tuple[str, str, int]]:
+    dataset = client.datasets(name=SOURCE, workspace=WORKSPACE)
+    assert dataset is not None
+    return sorted(
+        (str(record.id), str(record.fields["question"]), len(record.responses))
+        for record in dataset.records(with_responses=True)
+    )
+
+
+def test_a_pool_from_an_argilla_dataset_learns_its_answers_and_links_back(
+    source: Source,
+    client: rg.Argilla,
+    data: Data,
+    redis_client: redis.Redis,
+    env: dict[str, str],
+    tmp_path: Path,
+) -> None:
+    before = source_state(client)
+    alloop(
+        env,
+        "init", "--name", FROM, "--from-argilla", SOURCE, "--workspace", WORKSPACE,
+        "--batch-size", str(BATCH), "--eval-size", str(EVAL_SIZE), "--stopping", "none",
+    )  # fmt: skip
+    created = [e for _, e in events.read(redis_client, FROM) if isinstance(e, events.RunCreated)]
+    assert created[0].labels == LABELS and created[0].pool_size == SOURCE_TEXTS
+    first = records(client, 0, FROM)
+    assert len(first) == BATCH and not {r.fields["text"] for r in first} & source.answered
+    answer(client, 0, data.gold, FROM)
+    updated = wait_for_model(redis_client, FROM, 0)
+    assert updated.labels == len(source.answered) + BATCH - 2  # the answers there, then batch 0
+    assert source_state(client) == before  # the source is only read
+    out = tmp_path / "labels.csv"
+    alloop(env, "export", "--run", FROM, "--format", "csv", "--out", str(out))
+    with out.open(newline="", encoding="utf-8") as handle:
+        exported = list(csv.DictReader(handle))
+    assert {row["text"] for row in exported if row["status"] == "seed"} == source.answered
+    assert len([row for row in exported if row["status"] == "submitted"]) == BATCH
+    assert all(row["source_id"] == source.ids[row["text"]] for row in exported)

@@ -3,6 +3,8 @@
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
+
 from common.corpus import Corpus
 
 TREC = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "trec6"
@@ -27,3 +29,19 @@ def topic_corpus(topics: dict[str, list[str]], variants: Sequence[str] = VARIANT
     pairs = [(s + variant, label) for variant in variants for label, said in topics.items() for s in said]
     texts, labels = [text for text, _ in pairs], [label for _, label in pairs]
     return Corpus(texts, labels, [text + " now" for text in texts[:test]], labels[:test])
+
+
+def clustered_pool(
+    folder: Path, model: str, size: int = 200, classes: int = 2
+) -> tuple[list[str], list[int]]:
+    """Texts ``item N`` whose cached embeddings (in ``folder``, for ``model``) cluster by a random
+    class: the embeddings backend learns them in milliseconds, without an encoder."""
+    from trainer.backends.encoder import cache_path, write_atomically
+
+    rng = np.random.default_rng(0)
+    gold = rng.integers(classes, size=size)
+    texts = [f"item {index}" for index in range(size)]
+    centres = rng.normal(scale=3.0, size=(classes, 8))
+    vectors = rng.normal(size=(size, 8)) + centres[gold]
+    write_atomically(cache_path(folder, model, texts), vectors.astype(np.float32))
+    return texts, [int(label) for label in gold]

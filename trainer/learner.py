@@ -363,7 +363,7 @@ class Learner:
     def unlabelled(self) -> np.ndarray:
         """Pool indices neither labelled, discarded nor in the evaluation sample."""
         if not self.state.initialized:
-            return np.setdiff1d(np.arange(self.pool_size), self.state.eval_sample)
+            return np.setdiff1d(np.arange(self.pool_size), np.array(self.state.eval_sample, dtype=int))
         free = np.ones(self.pool_size, dtype=bool)  # a mask: np.setdiff1d sorts, slow on big pools
         free[self.active.indices_labeled] = False
         free[self.active.indices_ignored] = False

@@ -268,21 +268,21 @@ def make_source(client: rg.Argilla, name: str, settings: rg.Settings) -> None:
     rg.Dataset(name=name, workspace=workspace, settings=settings, client=client).create()
 
 
+def source_settings(case: str) -> rg.Settings | None:
+    """The settings of the source dataset of ``case`` (None: no such dataset)."""
+    label = rg.LabelQuestion(name="label", labels=["sport", "food"])
+    if case == "no-text-field":
+        return rg.Settings(fields=[rg.ImageField(name="photo")], questions=[label])
+    if case == "no-label-question":
+        stars = rg.RatingQuestion(name="stars", values=[1, 2, 3])
+        return rg.Settings(fields=[rg.TextField(name="text")], questions=[stars])
+    return None
+
+
 BAD_SOURCES = {
-    "missing": (None, ["Argilla has no dataset 'src-missing' in workspace 'badinput'", "--from-argilla"]),
-    "no-text-field": (
-        rg.Settings(
-            fields=[rg.ImageField(name="photo")],
-            questions=[rg.LabelQuestion(name="label", labels=["sport", "food"])],
-        ),
-        ["'src-no-text-field' (workspace 'badinput') has no text field"],
-    ),
-    "no-label-question": (
-        rg.Settings(
-            fields=[rg.TextField(name="text")], questions=[rg.RatingQuestion(name="stars", values=[1, 2, 3])]
-        ),
-        ["'src-no-label-question' (workspace 'badinput') has no label question", "add one in Argilla"],
-    ),
+    "missing": ["Argilla has no dataset 'src-missing' in workspace 'badinput'", "--from-argilla"],
+    "no-text-field": ["'src-no-text-field' (workspace 'badinput') has no text field"],
+    "no-label-question": ["'src-no-label-question' (workspace 'badinput') has no label question", "add one"],
 }
 
 
@@ -290,8 +290,9 @@ BAD_SOURCES = {
 def test_a_bad_argilla_source_is_one_line_and_creates_nothing(
     case: str, env: dict[str, str], stack: LocalStack, redis_client: redis.Redis, client: rg.Argilla
 ) -> None:
-    settings, fragments = BAD_SOURCES[case]
+    fragments = BAD_SOURCES[case]
     source = f"src-{case}"
+    settings = source_settings(case)
     if settings is not None:
         make_source(client, source, settings)
     name = f"bad-source-{case}"

@@ -2,10 +2,15 @@
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from common.corpus import Corpus
+
+if TYPE_CHECKING:
+    from common.spec import RunSpec
+    from trainer.learner import Learner
 
 TREC = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "trec6"
 TREC_FILES = ("train_5500.label", "TREC_10.label")
@@ -45,3 +50,12 @@ def clustered_pool(
     vectors = rng.normal(size=(size, 8)) + centres[gold]
     write_atomically(cache_path(folder, model, texts), vectors.astype(np.float32))
     return texts, [int(label) for label in gold]
+
+
+def learner_on_texts_alone(folder: Path, spec: "RunSpec", names: list[str]) -> tuple["Learner", list[str]]:
+    """A learner on a :func:`clustered_pool` without labels or test split, and the pool's gold labels."""
+    from trainer.learner import Learner
+
+    texts, gold = clustered_pool(folder, spec.model, classes=len(names))
+    corpus = Corpus(texts, [None] * len(texts), [], [])
+    return Learner.build(spec, corpus, names, folder, "cpu"), [names[label] for label in gold]

@@ -9,7 +9,7 @@ import pytest
 from common.corpus import Corpus
 from common.errors import UserError
 from common.spec import RunSpec
-from tests.support.data import clustered_pool
+from tests.support.data import clustered_pool, learner_on_texts_alone
 from trainer import eval_sample
 from trainer.learner import Learner
 
@@ -22,10 +22,7 @@ def spec_of(**values: object) -> RunSpec:
 
 
 def learner_without_test(folder: Path, **values: object) -> tuple[Learner, list[str]]:
-    spec = spec_of(**values)
-    texts, gold = clustered_pool(folder, spec.model)
-    corpus = Corpus(texts, [None] * len(texts), [], [])
-    return Learner.build(spec, corpus, NAMES, folder, "cpu"), [NAMES[label] for label in gold]
+    return learner_on_texts_alone(folder, spec_of(**values), NAMES)
 
 
 def test_a_run_without_a_test_split_spreads_its_sample_through_the_batches(tmp_path: Path) -> None:

@@ -5,6 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from common.corpus import Corpus
 from common.events import EVENT, HeavyUpdated, ModelUpdated, Timings
 from common.spec import Backend, RunSpec
 from tests.unit.test_learner import LABELS, spec, synthetic
@@ -79,6 +80,18 @@ def test_heavy_model_scores_every_pool_item_and_measures_itself(tmp_path: Path) 
     assert result.manifest.labels == learner.labelled_count
     assert result.manifest.model_version.startswith("embeddings:")
     assert 0.0 <= result.manifest.accuracy <= 1.0
+
+
+def test_without_a_test_split_the_heavy_model_measures_itself_on_the_eval_sample(tmp_path: Path) -> None:
+    labelled = synthetic()
+    corpus = Corpus(labelled.train_texts, [None] * len(labelled.train_texts), [], [])
+    learner = Learner.build(spec(eval_size=6), corpus, LABELS, tmp_path)
+    batch = learner.first_batch()
+    learner.teach([labelled.train_labels[index] for index in batch])
+    two_speed = learner.spec.model_copy(update={"heavy_backend": Backend.embeddings})
+    result = fit_and_score(two_speed, learner, 0, "cpu")
+    assert result.manifest.evaluated_on == "eval-sample" and result.manifest.eval_n == 1
+    assert result.manifest.accuracy == learner.estimate(result.proba).accuracy
 
 
 def test_heavy_backend_must_differ_from_the_backend() -> None:

@@ -103,3 +103,31 @@ def test_the_seed_set_is_learned_at_init_and_batch_0_comes_from_the_strategy(tmp
     assert sorted(learner.active.indices_labeled.tolist()) == sorted(seed)
     assert len(first) == 10 and not set(first) & set(seed)
     assert learner.suggest(first)  # batch 0 can carry the seed model's suggestions
+
+
+def test_gold_labels_for_a_pool_without_them_come_from_a_file(tmp_path: Path) -> None:
+    corpus = read_corpus(source(tmp_path, "pool.csv", "text\na goal\nbread\n"))
+    (tmp_path / "gold.csv").write_text("text,label\nbread,food\na goal,sport\nunused,food\n")
+    assert corpus.gold_from(tmp_path / "gold.csv") == ["sport", "food"]
+    (tmp_path / "partial.csv").write_text("text,label\nbread,food\n")
+    message = one_line_refusal(lambda: corpus.gold_from(tmp_path / "partial.csv"))
+    assert "partial.csv has no label for 1 of the pool's 2 texts (the first: 'a goal')" in message
+
+
+def test_without_a_test_file_the_pool_is_read_alone(tmp_path: Path) -> None:
+    (tmp_path / "pool.csv").write_text("text\na goal\nbread\n")
+    corpus = read_corpus(DatasetSource(path=str(tmp_path / "pool.csv")))
+    assert corpus.test_texts == [] and corpus.train_texts == ["a goal", "bread"]
+    assert any("no test file" in note for note in corpus.notes)
+
+
+def test_an_id_column_travels_with_its_texts(tmp_path: Path) -> None:
+    (tmp_path / "pool.jsonl").write_text(
+        '{"text": "a goal", "label": null, "source_id": "r1"}\n'
+        '{"text": "bread", "label": "food", "source_id": "r2"}\n'
+        '{"text": "a goal", "label": "sport", "source_id": "r3"}\n'
+    )
+    data = DatasetSource(path=str(tmp_path / "pool.jsonl"), id_column="source_id")
+    corpus = read_corpus(data)
+    assert corpus.train_texts == ["a goal", "bread"] and corpus.train_ids == ("r1", "r2")
+    assert corpus.train_labels == ["sport", "food"]  # the repeat lends its label, the first row its id

@@ -29,6 +29,7 @@ from sklearn.linear_model import LogisticRegression
 
 from common.checkpoints import INITIAL, CheckpointStore
 from common.errors import UserError
+from common.events import Evaluation
 from common.files import check_target, staged_output
 from common.runs import RunPaths
 from common.spec import Backend, RunSpec
@@ -73,8 +74,8 @@ def export_model(
         "labelled": learner.labelled_count,
         "metrics": {
             key: manifest.metrics[key]
-            for key in ("accuracy", "macro_f1", "per_class_f1")
-            if key in manifest.metrics
+            for key in (*Evaluation.model_fields, "per_class_f1")
+            if key in manifest.metrics  # with what they rest on (evaluated_on, eval_n) and intervals
         },
         "exported_at": datetime.now(UTC).isoformat(),
     }

@@ -8,6 +8,7 @@ The test holds the gold labels and answers through the SDK, as annotators in the
 
 import csv
 import json
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +19,7 @@ import redis
 from common import events
 from tests.support.data import TREC, TREC_FILES
 from tests.support.services import Services, alloop, wait_for_model
+from tests.support.stack import alloop_executable
 
 RUN = "unlab"
 BARE = "unlab-bare"
@@ -148,7 +150,7 @@ def test_the_export_holds_the_seed_set_marked_as_such(
 
 
 def test_texts_alone_run_three_batches_and_each_update_estimates_on_the_eval_sample(
-    bare: str, client: rg.Argilla, data: Data, redis_client: redis.Redis, env: dict[str, str]
+    bare: str, client: rg.Argilla, data: Data, redis_client: redis.Redis, env: dict[str, str], tmp_path: Path
 ) -> None:
     assert "evaluation sample: 20 of them, 2 in each batch" in " ".join(bare.split())
     created = [e for _, e in events.read(redis_client, BARE) if isinstance(e, events.RunCreated)]
@@ -168,6 +170,9 @@ def test_texts_alone_run_three_batches_and_each_update_estimates_on_the_eval_sam
     report = alloop(env, "report", "--run", BARE, "--format", "csv").stdout.splitlines()
     assert report[0].startswith("batch,labels,evaluated_on,eval_n,accuracy,accuracy_low,accuracy_high")
     assert [line.split(",")[3] for line in report[1:]] == ["2", "4", "6"]
+    plot = tmp_path / "curve.png"
+    alloop(env, "report", "--run", BARE, "--output", str(plot))
+    assert plot.read_bytes().startswith(b"\x89PNG")
 
 
 @dataclass(frozen=True)
@@ -240,3 +245,20 @@ def test_a_pool_from_an_argilla_dataset_learns_its_answers_and_links_back(
     assert {row["text"] for row in exported if row["status"] == "seed"} == source.answered
     assert len([row for row in exported if row["status"] == "submitted"]) == BATCH
     assert all(row["source_id"] == source.ids[row["text"]] for row in exported)
+
+
+def test_the_simulator_answers_a_pool_without_labels_only_from_a_gold_file(
+    bare: str, env: dict[str, str], data: Data, redis_client: redis.Redis, tmp_path: Path
+) -> None:
+    wait_for_model(redis_client, BARE, 2)  # the three batches above are learned
+    refused = subprocess.run(
+        [alloop_executable(), "simulate", "--run", BARE, "--batches", "1"],
+        env=env, capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert refused.returncode == 1 and "Traceback" not in refused.stderr
+    assert refused.stderr.strip().count("\n") == 0 and "give it --gold FILE" in refused.stderr
+    gold = tmp_path / "gold.csv"
+    with gold.open("w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle).writerows([("text", "label"), *data.gold.items()])
+    alloop(env, "simulate", "--run", BARE, "--batches", "1", "--gold", str(gold))
+    assert wait_for_model(redis_client, BARE, 3).eval_n == 8

@@ -7,11 +7,12 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from common.argilla_adapter import ArgillaAdapter
+from common.checkpoints import INITIAL, CheckpointStore
 from common.connection import resolve_connection
 from common.export import export_labels, parse_format
 from common.files import check_target
-from common.runs import RunRegistry
-from common.settings import get_settings
+from common.runs import RunPaths, RunRegistry
+from common.settings import Settings, get_settings
 
 console = Console()
 
@@ -25,7 +26,8 @@ def export(
     """Write the run's answered records: text, label, annotator, batch, and the suggestion shown."""
     fmt = parse_format(format_)
     check_target(out, force)
-    connection = resolve_connection(get_settings())
+    settings = get_settings()
+    connection = resolve_connection(settings)
     spec = RunRegistry(connection.redis()).get(run).spec
     adapter = ArgillaAdapter(connection)
     columns = [
@@ -35,14 +37,26 @@ def export(
     ]
     with Progress(*columns, console=console, transient=True) as progress:
         task = progress.add_task("", total=None)
-        summary = export_labels(adapter, spec, fmt, out, force, lambda: progress.advance(task))
+        summary = export_labels(
+            adapter, spec, fmt, out, force, lambda: progress.advance(task), _eval_sample(settings, run)
+        )
     batches = f"batches {summary.batches[0]}-{summary.batches[-1]}" if summary.batches else "no batch"
     seeds = f" and {summary.seeds} seed text(s)" if summary.seeds else ""
+    if summary.eval_sample:
+        seeds += f", {summary.eval_sample} of them the evaluation sample (column eval_sample)"
     console.print(
         f"wrote {summary.submitted} labelled and {summary.discarded} discarded record(s){seeds} of run "
         f"[bold]{run}[/] ({batches}) to {summary.path} ({fmt.value})",
         highlight=False,
     )
+
+
+def _eval_sample(settings: Settings, run: str) -> list[int]:
+    """The run's evaluation sample, from its initial checkpoint."""
+    try:
+        return CheckpointStore(RunPaths.of(settings.home, run).checkpoints).manifest(INITIAL).eval_sample
+    except OSError:  # the run's folder is on another machine (its ALLOOP_HOME): rows go unmarked
+        return []
 
 
 def export_model(

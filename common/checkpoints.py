@@ -51,6 +51,10 @@ class Manifest(BaseModel):
     corpus: str | None = Field(
         default=None, description="SHA-256 of the pool and test split whose indices this run uses."
     )
+    eval_sample: list[int] = Field(
+        default_factory=list,
+        description="Pool indices of the run's evaluation sample (in the initial checkpoint's manifest).",
+    )
     files: dict[str, str] = Field(
         default_factory=dict, description="SHA-256 of every file of the learner, by path in its folder."
     )

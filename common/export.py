@@ -10,7 +10,7 @@ Records nobody answered yet are left out.
 
 import warnings
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, fields, replace
 from enum import StrEnum
 from pathlib import Path
@@ -86,6 +86,8 @@ class ExportRow:
     suggestion_agent: str | None
     source_id: str | None = None
     """The record's id in the dataset the pool was read from (--from-argilla, or ``dataset.id_column``)."""
+    eval_sample: bool = False
+    """A text of the run's evaluation sample: drawn at random, labelled, never learned (a test set)."""
 
 
 COLUMNS = [field.name for field in fields(ExportRow)]
@@ -207,13 +209,17 @@ def seed_rows(corpus: Corpus) -> list[ExportRow]:
     ]
 
 
-def with_source_ids(rows: list[ExportRow], corpus: Corpus) -> list[ExportRow]:
-    """``rows`` with the id each text has in the data it came from, where the data has ids."""
+def annotated(rows: list[ExportRow], corpus: Corpus, eval_sample: Collection[int]) -> list[ExportRow]:
+    """``rows`` with the id each text has in the data it came from (where the data has ids), and
+    whether it is one of the evaluation sample's."""
     ids = corpus.train_ids
-    if not ids:
-        return rows
     return [
-        replace(row, source_id=ids[row.pool_index] if row.pool_index < len(ids) else None) for row in rows
+        replace(
+            row,
+            source_id=ids[row.pool_index] if row.pool_index < len(ids) else None,
+            eval_sample=row.pool_index in eval_sample,
+        )
+        for row in rows
     ]
 
 
@@ -277,6 +283,7 @@ def _write_dataset(rows: Sequence[ExportRow], labels: Sequence[str], path: Path)
             "suggestion_score": datasets.Value("float64"),
             "suggestion_agent": text,
             "source_id": text,
+            "eval_sample": datasets.Value("bool"),
         }
     )
     datasets.disable_progress_bars()
@@ -290,6 +297,7 @@ class ExportSummary:
     discarded: int
     batches: list[int]
     seeds: int = 0
+    eval_sample: int = 0
 
 
 def export_labels(
@@ -299,15 +307,16 @@ def export_labels(
     out: Path,
     force: bool = False,
     on_record: Callable[[], None] | None = None,
+    eval_sample: Collection[int] = (),
 ) -> ExportSummary:
     """Write the run's labelled records to ``out`` in ``fmt``, atomically; refuse an existing ``out``
-    unless ``force``."""
+    unless ``force``. ``eval_sample``: pool indices of the run's evaluation sample, marked as such."""
     try:
         corpus = read_corpus(spec.dataset)
     except UserError as error:
         raise UserError(f"cannot read the run's data (its seed set, its source ids): {error}") from None
     with staged_output(out, force) as staged:
-        rows = with_source_ids([*seed_rows(corpus), *read_rows(adapter, spec, on_record)], corpus)
+        rows = annotated([*seed_rows(corpus), *read_rows(adapter, spec, on_record)], corpus, set(eval_sample))
         labels = spec.labels or sorted({row.label for row in rows if row.label is not None})
         write_rows(rows, labels, fmt, staged)
     return ExportSummary(
@@ -316,4 +325,5 @@ def export_labels(
         discarded=sum(row.status == DISCARDED for row in rows),
         batches=sorted({row.batch for row in rows if row.batch is not None}),
         seeds=sum(row.status == SEED for row in rows),
+        eval_sample=sum(row.eval_sample for row in rows),
     )

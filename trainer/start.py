@@ -57,6 +57,7 @@ def start_run(settings: Settings, connection: Connection, spec: RunSpec) -> int:
             labels=learner.labelled_count,
             next_batch=first,
             corpus=corpus_fingerprint(spec),
+            eval_sample=learner.state.eval_sample,
         )
         store.save(initial, learner.save)
     except BaseException:

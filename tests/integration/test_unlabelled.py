@@ -245,6 +245,8 @@ def test_a_pool_from_an_argilla_dataset_learns_its_answers_and_links_back(
     assert {row["text"] for row in exported if row["status"] == "seed"} == source.answered
     assert len([row for row in exported if row["status"] == "submitted"]) == BATCH
     assert all(row["source_id"] == source.ids[row["text"]] for row in exported)
+    sampled = [row for row in exported if row["eval_sample"] == "True"]
+    assert len(sampled) == 2 and all(row["status"] == "submitted" for row in sampled)  # batch 0's two
 
 
 def test_the_simulator_answers_a_pool_without_labels_only_from_a_gold_file(

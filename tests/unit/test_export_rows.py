@@ -7,8 +7,19 @@ import datasets
 import pandas as pd
 import pytest
 
+from common.corpus import Corpus
 from common.errors import UserError
-from common.export import COLUMNS, Answer, ExportRow, Format, Suggested, parse_format, row_of, write_rows
+from common.export import (
+    COLUMNS,
+    Answer,
+    ExportRow,
+    Format,
+    Suggested,
+    annotated,
+    parse_format,
+    row_of,
+    write_rows,
+)
 from common.files import staged_output
 
 LABELS = ["HUM", "LOC", "NUM"]
@@ -141,3 +152,14 @@ def test_parent_folders_are_created(tmp_path: Path) -> None:
     with staged_output(final, force=False) as staged:
         staged.write_text("x")
     assert final.read_text() == "x" and leftovers(final.parent) == []
+
+
+def test_rows_carry_their_source_id_and_whether_they_are_the_evaluation_sample() -> None:
+    answered = [Answer("ann", "submitted", "LOC")]
+    found = [row_of(f"pool-{index}", text, 0, answered, None) for index, text in enumerate("abc")]
+    rows = [row for row in found if row is not None]
+    corpus = Corpus(list("abc"), [None] * 3, [], [], train_ids=("r-a", "r-b", "r-c"))
+    marked = [(row.source_id, row.eval_sample) for row in annotated(rows, corpus, {1})]
+    assert marked == [("r-a", False), ("r-b", True), ("r-c", False)]
+    plain = annotated(rows, Corpus(list("abc"), [None] * 3, [], []), ())
+    assert [(row.source_id, row.eval_sample) for row in plain] == [(None, False)] * 3

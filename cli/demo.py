@@ -211,7 +211,7 @@ def _wait_for_model(
     while time.monotonic() < deadline:
         for entry_id, event in events.read(client, RUN, after=after, block_ms=1000):  # type: ignore[arg-type]
             after = entry_id
-            if isinstance(event, events.JobFailed):
+            if isinstance(event, events.JobFailed) and not event.retrying:  # a retry may still succeed
                 raise UserError(f"training batch {event.batch} failed: {event.error}; see the worker's log")
             if isinstance(event, events.ModelUpdated) and event.batch == batch:
                 return event, after

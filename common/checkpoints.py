@@ -48,6 +48,11 @@ class Manifest(BaseModel):
     scores_batch: int | None = Field(
         default=None, description="Set when the background model's scores of this batch chose next_batch."
     )
+    suggestions: list[tuple[str, float]] | None = Field(
+        default=None,
+        description="The label and score suggested for each text of next_batch, by model_version; none "
+        "before any label.",
+    )
     corpus: str | None = Field(
         default=None, description="SHA-256 of the pool and test split whose indices this run uses."
     )
@@ -111,6 +116,11 @@ class CheckpointStore:
 
     def manifest(self, batch: int) -> Manifest:
         return Manifest.model_validate_json((self.path(batch) / MANIFEST).read_text())
+
+    def note_path(self, batch: int, name: str) -> Path:
+        """A file written after checkpoint ``batch``, beside it (outside its checksums): what a job
+        works out once the next batch is logged, and can work out again if a crash loses it."""
+        return self.folder / f"{self.path(batch).name}.{name}"
 
     def batches(self) -> list[int]:
         """Batches with a complete checkpoint, in order (the initial state not included)."""

@@ -28,6 +28,7 @@ from common.settings import get_settings
 from common.spec import Backend, RunSpec
 from trainer.backends import make_backend
 from trainer.context import corpus_of, model_version
+from trainer.failures import report_failure
 from trainer.learner import Learner
 from trainer.lease import lease
 from trainer.metrics import measure, unmeasured
@@ -54,7 +55,8 @@ def enqueue_heavy(connection: redis.Redis, run: str, batch: int) -> None:
 def train_heavy(run_name: str, batch: int) -> dict[str, object]:
     """Entry point of the heavy job: train and score the background model on the newest labels."""
     settings = get_settings()
-    client = resolve_connection(settings).redis()
+    connection = resolve_connection(settings)
+    client = connection.redis()
     run = RunRegistry(client).get(run_name)
     paths = RunPaths.of(settings.home, run_name)
     scores = ScoreStore(paths.heavy_scores)
@@ -74,12 +76,9 @@ def train_heavy(run_name: str, batch: int) -> dict[str, object]:
             result = fit_and_score(run.spec, learner, newest, settings.device)
             scores.save(result)
     except Exception as error:
-        events.publish(
-            client,
-            events.JobFailed(
-                run=run_name, batch=batch, job_id=keys.heavy_job_id(run_name, batch), error=repr(error)[:2000]
-            ),
-        )
+        job_id = keys.heavy_job_id(run_name, batch)
+        once_fixed = "the next batch's training queues the background model again"
+        report_failure(client, connection, run_name, batch, job_id, error, once_fixed)
         raise
     manifest = result.manifest
     events.publish(client, events.HeavyUpdated(run=run_name, **manifest.model_dump()))

@@ -2,25 +2,27 @@
 
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import redis
-from rq import get_current_job
+from pydantic import TypeAdapter
 
 from common import events, keys
 from common.argilla_adapter import ArgillaAdapter, BatchRecord, record_id
 from common.checkpoints import INITIAL, CheckpointStore, Manifest
 from common.connection import Connection, resolve_connection
-from common.errors import UserError, describe
+from common.errors import UserError
 from common.events import AutoStop
+from common.files import atomic_write_bytes
 from common.runs import Run, RunPaths, RunRegistry, RunState, read_metrics
-from common.secrets import redact
 from common.settings import Settings, get_settings
 from common.spec import RunSpec
+from trainer.backends.selection import Selection
 from trainer.context import corpus_fingerprint, corpus_of, model_version
+from trainer.failures import report_failure
 from trainer.heavy import enqueue_heavy
 from trainer.learner import Learner
 from trainer.lease import lease
@@ -30,6 +32,9 @@ from trainer.scores import PoolScores, ScoresManifest, ScoreStore
 log = logging.getLogger("alloop.trainer")
 
 LOCK_WAIT_S = 600
+SELECTIONS = "selections.json"
+"""Beside a checkpoint: ``auto``'s cross-validations, made after it was saved and the next batch logged."""
+SELECTIONS_JSON = TypeAdapter(list[Selection])
 
 
 def train_batch(
@@ -66,31 +71,6 @@ def model_choice(learner: Learner) -> events.ModelChoice | None:
         folds=selection.folds,
         labels=selection.labels,
     )
-
-
-def report_failure(
-    client: redis.Redis, connection: Connection, run: str, batch: int, job_id: str, error: Exception
-) -> None:
-    """Log and publish ``job.failed``; a UserError is not retried, since only its fix can help."""
-    job = get_current_job()
-    if job is not None and isinstance(error, UserError):
-        job.retries_left = 0
-    retrying = job is not None and job.should_retry
-    message = redact(describe(error), connection.secrets())
-    try:
-        events.publish(
-            client,
-            events.JobFailed(run=run, batch=batch, job_id=job_id, error=message[:2000], retrying=retrying),
-        )
-    except redis.RedisError:
-        log.warning("run %s: could not publish job.failed (Redis does not answer)", run)
-    if retrying:
-        log.warning("run %s: job %s failed, rq retries it: %s", run, job_id, message)
-    else:
-        log.error(
-            "run %s: job %s failed for good: %s; once fixed, `alloop resume --run %s` queues it again",
-            run, job_id, message, run,
-        )  # fmt: skip
 
 
 def open_in_background(adapter: ArgillaAdapter, spec: RunSpec) -> "Future[ArgillaAdapter]":
@@ -144,28 +124,54 @@ class Training:
         return self._argilla.result()
 
     def load(self, batch: int) -> Learner:
-        return Learner.load(
+        """The learner of checkpoint ``batch``, with the model choice worked out after it was saved."""
+        learner = Learner.load(
             self.store.learner(batch), corpus_of(self.spec), self.paths.cache, self.settings.device
         )
+        note = self.store.note_path(batch, SELECTIONS)
+        if note.exists():
+            learner.state.selections = SELECTIONS_JSON.validate_json(note.read_bytes())
+        elif learner.selects and batch != INITIAL:
+            self._reselect(batch, learner)  # lost to a crash after the checkpoint: work it out again
+        return learner
 
     def learn(self, batch: int, records: list[BatchRecord] | None = None) -> dict[str, object]:
+        """Learn ``batch``: everything of the step goes into checkpoint ``batch`` first, then
+        :meth:`finish` logs the next batch and records the step from that checkpoint alone."""
         self._check_corpus()
         if self.store.exists(batch):
-            return self._finish_retried(batch)
+            log.info("run %s: batch %d was learned already; finishing what follows it", self.run.name, batch)
+            self.finish(batch)
+            return {"batch": batch, "already_learned": True}
         previous = self.store.latest()
         expected = INITIAL if batch == 0 else batch - 1
         if previous != expected:
             raise RuntimeError(
                 f"run {self.run.name}: batch {batch} needs checkpoint {expected}, the latest is {previous}"
             )
-
         clock = Stopwatch()
         with clock.step("restore"):
             learner = self.load(expected)
         with clock.step("fetch"):
             if records is None:
                 records = self.argilla.batch_records(self.spec, batch)
-            answers = {record.index: record for record in records}
+        with clock.step("train"):
+            learner.teach(self._labels(batch, learner, records))
+        manifest = self._step(batch, learner, clock)
+        with clock.step("checkpoint"):
+            self.store.save(manifest, learner.save)
+        self.finish(batch, clock=clock, after_log=lambda: self._reselect(batch, learner, clock))
+        return {
+            "batch": batch,
+            "accuracy": manifest.metrics.get("accuracy"),
+            "evaluated_on": manifest.metrics.get("evaluated_on"),
+            "labels": manifest.labels,
+            "stopped": manifest.stopped is not None,
+        }
+
+    def _labels(self, batch: int, learner: Learner, records: list[BatchRecord]) -> list[str | None]:
+        """The answers to the awaited batch, in its order; None for a discarded or deleted record."""
+        answers = {record.index: record for record in records}
         missing = sorted(set(learner.awaiting) - set(answers))
         if missing:
             # Deleted in Argilla by hand: learned like discarded records, so never asked again.
@@ -173,12 +179,14 @@ class Training:
                 "run %s: batch %d: records %s are gone from Argilla (deleted?); left out like discarded ones",
                 self.run.name, batch, ", ".join(record_id(index) for index in missing),
             )  # fmt: skip
-        labels = [
+        return [
             None if index not in answers or answers[index].discarded else answers[index].label
             for index in learner.awaiting
         ]
-        with clock.step("train"):
-            learner.teach(labels)
+
+    def _step(self, batch: int, learner: Learner, clock: Stopwatch) -> Manifest:
+        """What checkpoint ``batch`` holds beside the learner: the next batch with its suggestions, the
+        model that chose it, the figures, and whether the run stops."""
         heavy = self.scores.latest() if self.spec.heavy_backend is not None else None
         metrics: Metrics | None = None
         serving: PoolScores | None = None
@@ -187,19 +195,17 @@ class Training:
             with clock.step("evaluate"):
                 metrics = learner.evaluate()
                 serving, heavy_accuracy = self._heavy_if_better(learner, metrics, heavy)
+        proba = serving.proba if serving else None
         with clock.step("query"):
-            next_batch = learner.query(serving.proba if serving else None)
-        own_version = model_version(self.spec, batch, learner.version_tag)
-        version = serving.manifest.model_version if serving else own_version
-        stopped: AutoStop | None = None
-        if learner.stop_reached() or not next_batch:
-            stopped = "criterion" if next_batch else "pool-exhausted"
-        if stopped is None:
-            with clock.step("log"):
-                self._log(batch + 1, learner, next_batch, version, serving)
+            next_batch = learner.query(proba)
+            suggestions = learner.suggest(next_batch, proba)
         if metrics is None:
             with clock.step("evaluate"):
                 metrics = learner.evaluate()
+        own_version = model_version(self.spec, batch, learner.version_tag)
+        stopped: AutoStop | None = None
+        if learner.stop_reached() or not next_batch:
+            stopped = "criterion" if next_batch else "pool-exhausted"
         updated = events.ModelUpdated(
             run=self.run.name,
             batch=batch,
@@ -210,32 +216,50 @@ class Training:
             heavy_accuracy=heavy_accuracy,
             choice=model_choice(learner),
         )
-        with clock.step("select"):
-            learner.reselect()  # after the log: the annotators do not wait for it
-        updated.timings = events.Timings(**clock.seconds, total=sum(clock.seconds.values()))
-        with clock.step("checkpoint"):
-            manifest = Manifest(
-                batch=batch,
-                model_version=version,
-                labels=metrics.labels,
-                next_batch=next_batch,
-                # The whole event, so a job retried after a crash past this point can still record it.
-                metrics=updated.model_dump(mode="json"),
-                stopped=stopped,
-                scores_batch=serving.manifest.batch if serving else None,
-            )
-            self.store.save(manifest, learner.save)
-        updated.timings.checkpoint = clock.seconds["checkpoint"]
-        updated.timings.total = sum(clock.seconds.values())
-        self._record(updated)
-        self._close(manifest)
-        return {
-            "batch": batch,
-            "accuracy": metrics.accuracy,
-            "evaluated_on": metrics.evaluated_on,
-            "labels": metrics.labels,
-            "stopped": stopped is not None,
-        }
+        return Manifest(
+            batch=batch,
+            model_version=serving.manifest.model_version if serving else own_version,
+            labels=metrics.labels,
+            next_batch=next_batch,
+            suggestions=suggestions or None,
+            # The whole event, so that finish() can record it, on a first try or a retry.
+            metrics=updated.model_dump(mode="json"),
+            stopped=stopped,
+            scores_batch=serving.manifest.batch if serving else None,
+        )
+
+    def _reselect(self, batch: int, learner: Learner, clock: Stopwatch | None = None) -> None:
+        """``auto``: cross-validate the next model on every label so far, and note it beside
+        checkpoint ``batch`` (after the log: the annotators do not wait for it)."""
+        if not learner.selects:
+            return
+        with (clock or Stopwatch()).step("select"):
+            learner.reselect()
+        atomic_write_bytes(
+            self.store.note_path(batch, SELECTIONS), SELECTIONS_JSON.dump_json(learner.state.selections)
+        )
+
+    def finish(
+        self, batch: int, *, clock: Stopwatch | None = None, after_log: Callable[[], None] | None = None
+    ) -> None:
+        """Everything that follows checkpoint ``batch``, read from it alone: log the batch it chose
+        (unless the run stops), move the run to it, record the figures, then stop the run or start
+        the background model. Idempotent: a retried job (``clock`` None) redoes what a crash left
+        undone, and logging a batch again updates the same records."""
+        retried = clock is None
+        clock = clock or Stopwatch()
+        manifest = self.store.manifest(batch)
+        if manifest.stopped is None and manifest.next_batch:
+            with clock.step("log"):
+                self._log(manifest, retried=retried)
+        if after_log is not None:
+            after_log()
+        if manifest.metrics:
+            updated = events.ModelUpdated.model_validate(manifest.metrics)
+            if not retried:
+                updated.timings = events.Timings(**clock.seconds, total=sum(clock.seconds.values()))
+            self._record(updated, retried=retried)
+        self._close(manifest, retried=retried)
 
     def _heavy_if_better(
         self, learner: Learner, metrics: Metrics, heavy: ScoresManifest
@@ -265,20 +289,10 @@ class Training:
                 "or start a new run on the new data"
             )
 
-    def _finish_retried(self, batch: int) -> dict[str, object]:
-        """Redo what a job that crashed after writing checkpoint ``batch`` may have left undone."""
-        manifest = self.store.manifest(batch)
-        log.info("run %s: batch %d was learned already; finishing what follows it", self.run.name, batch)
-        if manifest.stopped is None:
-            self.log_next(batch)
-        self._record(events.ModelUpdated.model_validate(manifest.metrics), retried=True)
-        self._close(manifest, retried=True)
-        return {"batch": batch, "already_learned": True}
-
     def _close(self, manifest: Manifest, *, retried: bool = False) -> None:
         """Stop the run if its checkpoint says so, else start the background model on the new labels."""
         if manifest.stopped is None:
-            if self.spec.heavy_backend is not None:
+            if self.spec.heavy_backend is not None and manifest.batch != INITIAL:
                 enqueue_heavy(self.redis, self.run.name, manifest.batch)
             return
         self.registry.set_state(self.run.name, RunState.stopped)
@@ -290,40 +304,30 @@ class Training:
         log.info("run %s stopped after batch %d (%s)", self.run.name, manifest.batch, manifest.stopped)
 
     def log_next(self, batch: int) -> None:
-        """Log the batch that checkpoint ``batch`` chose, with its suggestions (idempotent)."""
+        """Log the batch that checkpoint ``batch`` chose, with its suggestions (idempotent); also one
+        a stopped run chose and never logged, when it is resumed."""
         manifest = self.store.manifest(batch)
-        if not manifest.next_batch:
-            return
-        learner = self.load(batch)
-        serving = None if manifest.scores_batch is None else self.scores.load(manifest.scores_batch)
-        self._log(batch + 1, learner, manifest.next_batch, manifest.model_version, serving)
+        if manifest.next_batch:
+            self._log(manifest, retried=True)
 
-    def _log(
-        self, batch: int, learner: Learner, indices: list[int], version: str, serving: PoolScores | None
-    ) -> None:
+    def _log(self, manifest: Manifest, *, retried: bool) -> None:
+        batch = manifest.batch + 1
+        indices = manifest.next_batch
         texts = corpus_of(self.spec).train_texts
-        # Batch 0 comes before any label: nothing to suggest yet.
-        suggestions = (
-            learner.suggest(indices, serving.proba if serving else None) if learner.labelled_count else None
-        )
+        agent = manifest.model_version if manifest.suggestions else None  # batch 0 of a run without seeds
         self.argilla.log_batch(
-            self.spec, batch, indices, [texts[i] for i in indices], suggestions, agent=version
+            self.spec, batch, indices, [texts[i] for i in indices], manifest.suggestions, agent=agent
         )
         self.registry.set_batch(self.run.name, batch)
-        served_by: events.Served = "heavy" if serving else "fast"
-        events.publish(
-            self.redis,
-            events.BatchLogged(
-                run=self.run.name,
-                batch=batch,
-                records=len(indices),
-                model_version=version,
-                served_by=served_by,
-            ),
-        )
+        if not retried or batch not in self._published_batches(events.BatchLogged):
+            served_by: events.Served = "fast" if manifest.scores_batch is None else "heavy"
+            logged = events.BatchLogged(
+                run=self.run.name, batch=batch, records=len(indices), model_version=agent, served_by=served_by
+            )
+            events.publish(self.redis, logged)
         log.info(
             "run %s: logged batch %d (%d records) chosen by %s",
-            self.run.name, batch, len(indices), version,
+            self.run.name, batch, len(indices), manifest.model_version,
         )  # fmt: skip
 
     def _record(self, updated: events.ModelUpdated, *, retried: bool = False) -> None:
@@ -360,7 +364,9 @@ class Training:
     def _recorded_batches(self) -> set[int]:
         return {int(row["batch"]) for row in read_metrics(self.paths)}
 
-    def _published_batches(self, kind: type[events.ModelUpdated | events.RunStopped]) -> set[int]:
+    def _published_batches(
+        self, kind: type[events.BatchLogged | events.ModelUpdated | events.RunStopped]
+    ) -> set[int]:
         """The batches of this run's events of ``kind`` on its stream."""
         found: set[int] = set()
         after = "0"

@@ -18,7 +18,7 @@ from common.runs import RunPaths, RunRegistry, RunState
 from common.settings import Settings
 from common.spec import RunSpec
 from trainer.context import corpus_fingerprint, corpus_of, model_version
-from trainer.job import Training
+from trainer.job import Stopwatch, Training
 from trainer.learner import Learner
 
 log = logging.getLogger("alloop.trainer")
@@ -50,12 +50,14 @@ def start_run(settings: Settings, connection: Connection, spec: RunSpec) -> int:
         learner = Learner.build(spec, corpus, labels, paths.cache, settings.device)
         first = batch_zero(learner, corpus)
         store = CheckpointStore(paths.checkpoints)
-        version = model_version(spec, INITIAL, learner.version_tag)
+        # With a seed set, batch 0 is the strategy's choice and carries the seed model's suggestions.
+        suggestions = learner.suggest(first) if learner.labelled_count else None
         initial = Manifest(
             batch=INITIAL,
-            model_version=version,
+            model_version=model_version(spec, INITIAL, learner.version_tag),
             labels=learner.labelled_count,
             next_batch=first,
+            suggestions=suggestions,
             corpus=corpus_fingerprint(spec),
             eval_sample=learner.state.eval_sample,
         )
@@ -78,18 +80,10 @@ def start_run(settings: Settings, connection: Connection, spec: RunSpec) -> int:
             eval_size=len(learner.state.eval_sample),
         ),
     )
-    texts = corpus.train_texts
-    # With a seed set, batch 0 is the strategy's choice and carries the seed model's suggestions.
-    suggested = learner.labelled_count > 0
-    suggestions = learner.suggest(first) if suggested else None
-    agent = version if suggested else None
-    argilla.log_batch(spec, 0, first, [texts[i] for i in first], suggestions, agent=agent)
-    registry.set_batch(spec.name, 0)
-    logged = events.BatchLogged(run=spec.name, batch=0, records=len(first), model_version=agent)
-    events.publish(client, logged)
-    seeded = f", {learner.labelled_count} seed labels learned" if suggested else ""
-    log.info("run %s: created with %d pool items%s; batch 0 logged", spec.name, len(texts), seeded)
-    return len(texts)
+    Training(settings, connection, client, registry.get(spec.name)).finish(INITIAL, clock=Stopwatch())
+    seeded = f", {learner.labelled_count} seed labels learned" if suggestions else ""
+    log.info("run %s: created with %d pool items%s; batch 0 logged", spec.name, learner.pool_size, seeded)
+    return learner.pool_size
 
 
 def batch_zero(learner: Learner, corpus: Corpus) -> list[int]:

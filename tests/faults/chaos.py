@@ -27,7 +27,7 @@ from tests.support.stack import LocalStack
 ROOT = Path(__file__).resolve().parents[2]
 RUN = "faults"
 BATCH = 20
-DEFAULT_FAULTS = 11
+DEFAULT_FAULTS = 14
 """Each kind once: `make test` stays short; `make soak` repeats them."""
 WAIT_S = 300.0
 """How long a batch may take to be learned after its fault: long enough never to cut a recovery short."""
@@ -204,14 +204,38 @@ def kill_worker_mid_training(session: FaultSession) -> float:
 
 
 def kill_horse_after_logging(session: FaultSession) -> float:
+    """After the next batch is logged, before the run moves to it."""
     return _kill_paused(session, "logged", whole_worker=False)
+
+
+def kill_horse_after_commit(session: FaultSession) -> float:
+    """After the checkpoint, before the next batch is logged."""
+    return _kill_paused(session, "committed", whole_worker=False)
+
+
+def _with_random_queries(kill: Callable[[FaultSession], float]) -> Callable[[FaultSession], float]:
+    """``kill`` with a learner whose every query draws anew: a retry must not choose again."""
+
+    def fault(session: FaultSession) -> float:
+        flag = session.fault_dir / "random-query"
+        flag.touch()
+        batch = session.batch
+        try:
+            killed_at = kill(session)
+            session.wait_learned(batch)
+        finally:
+            flag.unlink(missing_ok=True)
+        return killed_at
+
+    return fault
 
 
 def kill_horse_mid_checkpoint(session: FaultSession) -> float:
     return _kill_paused(session, "saved", whole_worker=False)
 
 
-def kill_worker_after_checkpoint(session: FaultSession) -> float:
+def kill_worker_before_record(session: FaultSession) -> float:
+    """After the checkpoint, the log and the run's move; before model.updated and metrics.jsonl."""
     return _kill_paused(session, "record", whole_worker=True)
 
 
@@ -282,9 +306,12 @@ def argilla_away_30s(session: FaultSession) -> None:
 FAULTS: dict[str, Fault] = {
     "kill work-horse mid-training": kill_horse_mid_training,
     "kill worker mid-training": kill_worker_mid_training,
-    "kill work-horse after logging": kill_horse_after_logging,
+    "kill work-horse after the checkpoint, before the log": kill_horse_after_commit,
+    "kill work-horse after logging, before the run moves": kill_horse_after_logging,
+    "kill work-horse after the checkpoint, queries random": _with_random_queries(kill_horse_after_commit),
+    "kill work-horse after logging, queries random": _with_random_queries(kill_horse_after_logging),
     "kill work-horse mid-checkpoint": kill_horse_mid_checkpoint,
-    "kill worker after checkpoint": kill_worker_after_checkpoint,
+    "kill worker before the figures are recorded": kill_worker_before_record,
     "job raises": job_raises,
     "kill watcher mid-poll": kill_watcher_mid_poll,
     "two watchers": two_watchers,

@@ -8,12 +8,17 @@ process checks two files:
 - ``pause-POINT``: the first process to reach POINT renames it to ``paused-POINT``, writes its pid
   to ``at-POINT`` and waits until ``paused-POINT`` is removed (or until it is killed).
 
+While ``random-query`` exists, every query draws its batch with fresh randomness, so a retry that
+chose again would choose other records: what a non-deterministic learner (GPU fine-tuning, scores
+landing in between) does.
+
 Every training also leaves its pid in ``training/`` while it runs; one that finds another live
 training of the run there writes a line to ``violations``.
 """
 
 import functools
 import os
+import random
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -22,7 +27,7 @@ from typing import Any
 import psutil
 
 POINTS = {
-    "worker": ("teach", "logged", "saved", "record"),
+    "worker": ("teach", "saved", "committed", "logged", "record"),
     "watcher": ("poll",),
 }
 
@@ -100,6 +105,20 @@ def _watched(learn: Callable[..., Any]) -> Callable[..., Any]:
     return hooked
 
 
+def _fresh_random(query: Callable[..., Any]) -> Callable[..., Any]:
+    """Learner.query, drawing its batch anew from the unlabelled texts while ``random-query`` exists."""
+
+    @functools.wraps(query)
+    def hooked(self: Any, *args: Any, **kwargs: Any) -> Any:
+        chosen = query(self, *args, **kwargs)
+        if not chosen or not (fault_dir() / "random-query").exists():
+            return chosen
+        self.state.awaiting = random.SystemRandom().sample([int(i) for i in self.unlabelled()], len(chosen))
+        return self.awaiting
+
+    return hooked
+
+
 def install(role: str) -> None:
     """Hook the parts of ``role`` (worker or watcher) at their fault points."""
     from common.argilla_adapter import ArgillaAdapter
@@ -107,11 +126,14 @@ def install(role: str) -> None:
     if role == "watcher":
         ArgillaAdapter.batch_records = _before(ArgillaAdapter.batch_records, "poll")  # type: ignore[method-assign]
         return
+    from common.checkpoints import CheckpointStore
     from trainer.job import Training
     from trainer.learner import Learner
 
     Learner.teach = _before(Learner.teach, "teach")  # type: ignore[method-assign]
     ArgillaAdapter.log_batch = _after(ArgillaAdapter.log_batch, "logged")  # type: ignore[method-assign]
     Learner.save = _after(Learner.save, "saved")  # type: ignore[method-assign]
+    Learner.query = _fresh_random(Learner.query)  # type: ignore[method-assign]
+    CheckpointStore.save = _after(CheckpointStore.save, "committed")  # type: ignore[method-assign]
     Training._record = _before(Training._record, "record")  # type: ignore[method-assign]
     Training.learn = _watched(Training.learn)  # type: ignore[method-assign]

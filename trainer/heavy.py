@@ -108,7 +108,8 @@ def fit_and_score(spec: RunSpec, learner: Learner, batch: int, device: str) -> P
         test_predicted = np.asarray(classifier.predict(backend.dataset(corpus.test_texts, cache=True)))
         metrics = measure(corpus.test_labels, test_predicted, learner.label_names, len(labelled))
     else:
-        metrics = learner.estimate(pool_proba) if learner.evaluated_on == "eval-sample" else unmeasured(0)
+        sampled = learner.evaluated_on == "eval-sample"
+        metrics = learner.estimate(pool_proba) if sampled else unmeasured(len(labelled))
     scored = time.perf_counter()
     manifest = ScoresManifest(
         batch=batch,

@@ -416,12 +416,9 @@ class Learner:
             return "test"
         return "eval-sample" if self.state.eval_sample else "none"
 
-    def evaluate(self, texts: list[str] | None = None, labels: list[str] | None = None) -> Metrics:
-        """Accuracy and F1 on ``texts``/``labels``; by default on the test split, else on the
-        evaluation sample's answers so far, else none (every figure None)."""
-        if texts is not None and labels is not None:
-            predicted = np.asarray(self.active.classifier.predict(self.backend.dataset(texts)))
-            return measure(labels, predicted, self.label_names, self.labelled_count)
+    def evaluate(self) -> Metrics:
+        """Accuracy and F1 on the test split, else on the evaluation sample's answers so far, else
+        none (every figure None)."""
         if self.evaluated_on == "test":
             if self._test is None:
                 self._test = self.backend.dataset(self.corpus.test_texts, cache=True)

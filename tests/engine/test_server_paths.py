@@ -26,7 +26,7 @@ from argilla_server.search_engine.base import (
     TextQuery,
 )
 
-from stack.engine import _STORE
+from stack.engine.store import _STORE
 
 pytestmark = pytest.mark.asyncio
 

@@ -7,7 +7,6 @@ import pytest
 from argilla_server.search_engine import SearchEngine
 
 from stack.engine import (
-    _STORE,
     ENGINE_NAME,
     DocumentNotFoundError,
     IndexAlreadyExistsError,
@@ -15,6 +14,7 @@ from stack.engine import (
     InMemorySearchEngine,
     UnsupportedRequestError,
 )
+from stack.engine.store import _STORE
 
 pytestmark = pytest.mark.asyncio
 

@@ -1,6 +1,6 @@
 """The simple_query_string parser."""
 
-from stack.engine import _parse_text_query
+from stack.engine.text import _parse_text_query
 
 
 def test_text_query_parser():

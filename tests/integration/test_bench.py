@@ -4,29 +4,18 @@ They measure; these tests check only that they work, never the numbers.
 """
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support.services import bench
 
 pytestmark = pytest.mark.timeout(600)
 
 
-def bench(*args: str) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "bench", *args], cwd=ROOT, capture_output=True, text=True, timeout=500
-    )
-    assert result.returncode == 0, (
-        f"bench {args[0]} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
-    )
-
-
 def test_latency_times_each_batch_through_the_stack(small_trec: Path, tmp_path: Path) -> None:
     out = tmp_path / "latency.json"
-    bench("latency", "--dataset", str(small_trec), "--iterations", "2", "--json", str(out))
+    bench("latency", "--dataset", str(small_trec), "--iterations", "2", "--json", str(out), timeout=500)
     result = json.loads(out.read_text())
     assert len(result["waits_s"]) == 2 and result["max_s"] >= result["p50_s"] > 0
     parts = result["breakdown"]
@@ -40,7 +29,7 @@ def test_latency_times_each_batch_through_the_stack(small_trec: Path, tmp_path: 
 def test_workers_counts_batches_per_minute(small_trec: Path, tmp_path: Path) -> None:
     out = tmp_path / "workers.json"
     bench("workers", "--dataset", str(small_trec), "--runs", "2", "--workers", "1", "--batches", "1",
-          "--json", str(out))  # fmt: skip
+          "--json", str(out), timeout=500)  # fmt: skip
     [row] = json.loads(out.read_text())["results"]
     assert (row["workers"], row["runs"]) == (1, 2) and row["batches_per_min"] > 0
     assert {"argilla", "worker-0", "watcher"} <= set(row["cores"])

@@ -1,7 +1,6 @@
 """The active-learning loop end to end: real Argilla, real Redis, a watcher and a forking rq worker."""
 
 import json
-from pathlib import Path
 
 import argilla as rg
 import pytest
@@ -12,10 +11,10 @@ from common.checkpoints import CheckpointStore
 from common.corpus import read_corpus
 from common.runs import RunPaths
 from common.spec import DatasetSource
+from tests.support.data import TREC
 from tests.support.services import Services, alloop, wait_for_model
 from tests.support.stack import LocalStack
 
-TREC = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "trec6"
 RUN = "e2e"
 
 pytestmark = pytest.mark.timeout(900)

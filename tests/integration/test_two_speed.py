@@ -12,10 +12,10 @@ import redis
 from common import events
 from common.corpus import read_corpus
 from common.spec import DatasetSource
+from tests.support.data import TREC
 from tests.support.services import Services, alloop
 from tests.support.stack import LocalStack
 
-TREC = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "trec6"
 RUN = "duo"
 
 pytestmark = pytest.mark.timeout(900)

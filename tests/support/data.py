@@ -1,4 +1,5 @@
-"""Test data from the shared folder: TREC-6, whole or cut down so that a run starts in seconds."""
+"""Test data from the shared folder: TREC-6, whole or cut down so that a run starts in seconds; the
+repository's root; the gold labels a learner awaits."""
 
 from collections.abc import Sequence
 from pathlib import Path
@@ -12,7 +13,9 @@ if TYPE_CHECKING:
     from common.spec import RunSpec
     from trainer.learner import Learner
 
-TREC = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "trec6"
+ROOT = Path(__file__).resolve().parents[2]
+"""The repository's root."""
+TREC = ROOT.parent / "shared" / "data" / "trec6"
 TREC_FILES = ("train_5500.label", "TREC_10.label")
 
 
@@ -59,3 +62,8 @@ def learner_on_texts_alone(folder: Path, spec: "RunSpec", names: list[str]) -> t
     texts, gold = clustered_pool(folder, spec.model, classes=len(names))
     corpus = Corpus(texts, [None] * len(texts), [], [])
     return Learner.build(spec, corpus, names, folder, "cpu"), [names[label] for label in gold]
+
+
+def gold(learner: "Learner") -> list[str | None]:
+    """The gold labels of the batch ``learner`` awaits, from its own corpus, in the order it expects them."""
+    return [learner.corpus.train_labels[index] for index in learner.awaiting]

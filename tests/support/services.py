@@ -3,6 +3,7 @@
 import os
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pytest
 import redis
 
 from common import events
+from tests.support.data import ROOT
 from tests.support.stack import alloop_executable
 
 
@@ -52,13 +54,30 @@ def alloop(env: dict[str, str], *args: str, timeout: float = 600) -> subprocess.
     return result
 
 
-def wait_for_model(client: redis.Redis, run: str, batch: int, timeout: float = 300) -> events.ModelUpdated:
-    """The ``model.updated`` of ``batch`` of ``run``; the test fails on any job.failed of the run."""
+def bench(*args: str, timeout: float = 300) -> None:
+    """Run `python -m bench ARGS…` from the repository's root; the test fails if it fails."""
+    result = subprocess.run(
+        [sys.executable, "-m", "bench", *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout
+    )
+    assert result.returncode == 0, (
+        f"bench {args[0]} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+    )
+
+
+def wait_for_model(
+    client: redis.Redis, run: str, batch: int, timeout: float = 300, strict: bool = True
+) -> events.ModelUpdated:
+    """The ``model.updated`` of ``batch`` of ``run``; the test fails on any job.failed of the run, or
+    when not ``strict`` (for tests that make jobs fail on purpose) only on one of ``batch`` that rq
+    will not retry."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         for _, event in events.read(client, run):
             if isinstance(event, events.JobFailed):
-                pytest.fail(f"job failed: {event.error}")
+                if strict:
+                    pytest.fail(f"job failed: {event.error}")
+                if event.batch == batch and not event.retrying:
+                    pytest.fail(f"batch {batch} failed for good: {event.error}")
             if isinstance(event, events.ModelUpdated) and event.batch == batch:
                 return event
         time.sleep(0.3)

@@ -13,7 +13,7 @@ from common.checkpoints import INITIAL, CheckpointStore, Manifest
 from common.corpus import Corpus
 from common.errors import UserError, describe
 from common.spec import RunSpec
-from tests.support.data import topic_corpus
+from tests.support.data import gold, topic_corpus
 from trainer.learner import Learner
 
 TOPICS = {
@@ -36,10 +36,6 @@ def learner(tmp_path_factory: pytest.TempPathFactory) -> Learner:
     built = Learner.build(spec, corpus(), LABELS, tmp_path_factory.mktemp("cache"), "cpu")
     built.first_batch()
     return built
-
-
-def gold(learner: Learner) -> list[str | None]:
-    return [learner.corpus.train_labels[index] for index in learner.awaiting]
 
 
 def test_an_answer_outside_the_runs_labels_names_the_record_and_the_resume_fix(learner: Learner) -> None:

@@ -4,23 +4,12 @@ They measure; these tests check only that they work, never the numbers.
 """
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-TREC = ROOT.parent / "shared" / "data" / "trec6"
-
-
-def bench(*args: str) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "bench", *args], cwd=ROOT, capture_output=True, text=True, timeout=300
-    )
-    assert result.returncode == 0, (
-        f"bench {args[0]} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
-    )
+from tests.support.data import TREC
+from tests.support.services import bench
 
 
 def test_pool_scale_writes_one_row_per_size(tmp_path: Path) -> None:

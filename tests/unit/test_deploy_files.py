@@ -25,8 +25,8 @@ from pydantic import AliasChoices
 from rq import Queue, Worker
 
 from common.settings import Settings
+from tests.support.data import ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
 ENV_EXAMPLE = ROOT / ".env.example"
 DOCKER = ROOT / "docker"

@@ -17,7 +17,7 @@ from common.corpus import Corpus
 from common.errors import UserError
 from common.runs import RunPaths
 from common.spec import RunSpec
-from tests.support.data import topic_corpus
+from tests.support.data import gold, topic_corpus
 from tests.support.stack import alloop_executable
 from trainer.backends import BackendOptions
 from trainer.backends.selection import Choice, Selection
@@ -52,18 +52,14 @@ def run_spec(**changes: object) -> RunSpec:
     return RunSpec.model_validate(values | changes)
 
 
-def gold(learner: Learner, data: Corpus) -> list[str | None]:
-    return [data.train_labels[index] for index in learner.awaiting]
-
-
 def trained(backend: str, run_dir: Path, data: Corpus, batches: int = 1) -> Learner:
     options = BackendOptions(num_epochs=1) if backend in ("transformer", "setfit") else None
     learner = Learner.build(run_spec(backend=backend), data, LABELS, run_dir, "cpu", options)
     learner.first_batch()
-    learner.teach(gold(learner, data))
+    learner.teach(gold(learner))
     for _ in range(batches - 1):
         learner.query()
-        learner.teach(gold(learner, data))
+        learner.teach(gold(learner))
     return learner
 
 
@@ -157,10 +153,10 @@ def trained_as(features: str, run_dir: Path, data: Corpus) -> Learner:
     """An ``auto`` learner whose second update trains the model of ``features`` (C=10, unweighted)."""
     learner = Learner.build(run_spec(backend="auto"), data, LABELS, run_dir, "cpu")
     learner.first_batch()
-    learner.teach(gold(learner, data))
+    learner.teach(gold(learner))
     learner.query()
     learner.state.selections = [Selection(Choice(features, 10.0, None), 0.9, 3, 9)]
-    learner.teach(gold(learner, data))
+    learner.teach(gold(learner))
     assert learner.serving is not None and learner.serving.choice.features == features
     return learner
 
@@ -211,7 +207,7 @@ def run_home(tmp_path: Path) -> Path:
     first = learner.first_batch()
     store.save(Manifest(batch=INITIAL, model_version="v", labels=0, next_batch=first), learner.save)
     for batch in (0, 1):
-        learner.teach(gold(learner, data))
+        learner.teach(gold(learner))
         metrics = learner.evaluate()
         chosen = learner.query()
         manifest = Manifest(

@@ -11,7 +11,7 @@ from sklearn.linear_model import LogisticRegression
 
 from common.corpus import Corpus
 from common.spec import Backend, RunSpec
-from tests.support.data import VARIANTS, topic_corpus
+from tests.support.data import VARIANTS, gold, topic_corpus
 from trainer.backends import backend_for
 from trainer.backends import selection as chosen
 from trainer.backends.selection import FEATURE_SETS, Choice, fit_in_span, select, width
@@ -116,17 +116,13 @@ def auto_spec(seed: int = 42) -> RunSpec:
     )
 
 
-def gold(learner: Learner, corpus: Corpus) -> list[str | None]:
-    return [corpus.train_labels[index] for index in learner.awaiting]
-
-
 def test_the_choice_is_kept_in_the_checkpoint_and_a_retried_step_repeats_it(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     corpus = synthetic()
     learner = Learner.build(auto_spec(), corpus, LABELS, tmp_path / "run", "cpu")
     learner.first_batch()
-    learner.teach(gold(learner, corpus))
+    learner.teach(gold(learner))
     with caplog.at_level(logging.INFO, logger="alloop.trainer"):
         learner.reselect()
     [selection] = learner.state.selections
@@ -137,7 +133,7 @@ def test_the_choice_is_kept_in_the_checkpoint_and_a_retried_step_repeats_it(
     def next_step() -> tuple[str, list[int], np.ndarray]:
         restored = Learner.load(tmp_path / "checkpoint", corpus, tmp_path / "run", "cpu")
         assert restored.state.selections == [selection]
-        restored.teach(gold(restored, corpus))
+        restored.teach(gold(restored))
         proba = np.asarray(restored.active.classifier.predict_proba(restored.active.dataset))
         return restored.version_tag, restored.query(), proba
 

@@ -8,7 +8,6 @@ import subprocess
 import threading
 import time
 import zlib
-from collections.abc import Iterator
 
 import fakeredis
 import pytest
@@ -21,13 +20,6 @@ from common.queues import SERIALIZER, delete_jobs_of, fetch_job, train_queue
 from trainer.lease import LeaseNotAcquired, lease
 from watcher.enqueue import enqueue_training
 from watcher.reaper import LostJobs, reap
-
-
-@pytest.fixture
-def redis() -> Iterator[fakeredis.FakeRedis]:
-    client = fakeredis.FakeRedis(server=fakeredis.FakeServer())
-    yield client
-    client.flushall()
 
 
 def test_a_lease_outlives_its_ttl_while_held_and_excludes_others(redis: fakeredis.FakeRedis) -> None:

@@ -7,8 +7,7 @@ import pytest
 from common.corpus import Corpus, read_corpus
 from common.errors import UserError
 from common.spec import Backend, DatasetSource, RunSpec, load_spec
-
-TREC = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "trec6"
+from tests.support.data import TREC
 
 
 def test_defaults_follow_the_tutorial() -> None:

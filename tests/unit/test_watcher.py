@@ -1,7 +1,5 @@
 """The watcher's decisions, on fakeredis and a stand-in for Argilla."""
 
-from collections.abc import Iterator
-
 import fakeredis
 import httpx
 import pytest
@@ -30,14 +28,6 @@ def record(index: int, *, completed: bool = False, discarded: bool = False) -> B
     return BatchRecord(
         index=index, completed=completed, discarded=discarded, label="A" if completed else None
     )
-
-
-@pytest.fixture
-def redis() -> Iterator[fakeredis.FakeRedis]:
-    server = fakeredis.FakeServer()
-    client = fakeredis.FakeRedis(server=server)
-    yield client
-    client.flushall()
 
 
 @pytest.fixture

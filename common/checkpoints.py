@@ -1,23 +1,17 @@
 """Checkpoints of a run's learner on disk: one folder per batch, complete or absent."""
 
 import hashlib
-import re
-import shutil
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field
 
+from common.batch_folders import INITIAL as INITIAL  # where callers have always imported it from
+from common.batch_folders import BatchFolders
 from common.events import AutoStop
-from common.files import staged_folder
 
-INITIAL = -1
-"""The batch number of the learner's state before any label: it chose batch 0."""
-
-MANIFEST = "manifest.json"
 LEARNER = "learner"
-_NAME = re.compile(r"^batch-(\d{5})$")
 
 
 class CheckpointCorrupt(RuntimeError):
@@ -66,33 +60,23 @@ class Manifest(BaseModel):
     created_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
 
 
-class CheckpointStore:
+class CheckpointStore(BatchFolders[Manifest]):
     """Checkpoint folders ``initial`` and ``batch-NNNNN`` under one run's ``checkpoints/``."""
 
     def __init__(self, folder: Path) -> None:
-        self.folder = folder
-
-    def path(self, batch: int) -> Path:
-        return self.folder / ("initial" if batch == INITIAL else f"batch-{batch:05d}")
-
-    def exists(self, batch: int) -> bool:
-        return (self.path(batch) / MANIFEST).exists()
+        super().__init__(folder, Manifest)
 
     def save(self, manifest: Manifest, write_learner: Callable[[Path], None]) -> Path:
-        """Write the learner and manifest to a temporary folder, then rename it into place.
+        """Write checkpoint ``manifest.batch`` whole: the learner, then the manifest with its checksums.
 
         A checkpoint that already exists is kept: a retried job finds the same state.
         """
-        final = self.path(manifest.batch)
-        if self.exists(manifest.batch):
-            return final
-        for left in self.folder.glob(f".{final.name}.*"):  # by a writer killed mid-save; one writes at a time
-            shutil.rmtree(left, ignore_errors=True)
-        with staged_folder(final) as staging:
+
+        def fill(staging: Path) -> Manifest:
             write_learner(staging / LEARNER)
-            signed = manifest.model_copy(update={"files": digests(staging / LEARNER)})
-            (staging / MANIFEST).write_text(signed.model_dump_json(indent=2))
-        return final
+            return manifest.model_copy(update={"files": digests(staging / LEARNER)})
+
+        return self.write(manifest.batch, fill)
 
     def learner(self, batch: int) -> Path:
         """The learner folder of checkpoint ``batch``, after checking every file against the manifest.
@@ -114,31 +98,7 @@ class CheckpointStore:
             )
         return folder
 
-    def manifest(self, batch: int) -> Manifest:
-        return Manifest.model_validate_json((self.path(batch) / MANIFEST).read_text())
-
     def note_path(self, batch: int, name: str) -> Path:
         """A file written after checkpoint ``batch``, beside it (outside its checksums): what a job
         works out once the next batch is logged, and can work out again if a crash loses it."""
         return self.folder / f"{self.path(batch).name}.{name}"
-
-    def batches(self) -> list[int]:
-        """Batches with a complete checkpoint, in order (the initial state not included)."""
-        if not self.folder.exists():
-            return []
-        found = (_NAME.match(child.name) for child in self.folder.iterdir())
-        return sorted(int(match.group(1)) for match in found if match and self._complete(int(match.group(1))))
-
-    def latest(self) -> int | None:
-        """The newest complete checkpoint's batch, INITIAL for only the initial state, None for nothing."""
-        batches = self.batches()
-        if batches:
-            return batches[-1]
-        return INITIAL if self._complete(INITIAL) else None
-
-    def _complete(self, batch: int) -> bool:
-        try:
-            self.manifest(batch)
-        except (OSError, ValidationError):
-            return False
-        return True

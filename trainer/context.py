@@ -25,6 +25,8 @@ def corpus_fingerprint(spec: RunSpec) -> str:
 @lru_cache(maxsize=4)
 def _fingerprint(source_json: str) -> str:
     corpus = _corpus(source_json)
+    # Not common.files.text_digest: every run's initial checkpoint holds this value, and another
+    # encoding would make each existing run refuse its own data.
     digest = hashlib.sha256()
     for part in (corpus.train_texts, corpus.train_labels, corpus.test_texts, corpus.test_labels):
         for item in part:

@@ -64,7 +64,7 @@ def train_heavy(run_name: str, batch: int) -> dict[str, object]:
         with lease(client, keys.heavy_lock(run_name), wait_s=LOCK_WAIT_S):
             checkpoints = CheckpointStore(paths.checkpoints)
             newest = checkpoints.latest()
-            done = scores.latest()
+            done = scores.newest()
             if newest is None or newest < 0 or (done is not None and done.batch >= newest):
                 return {"batch": batch, "skipped": True}
             learner = Learner.load(

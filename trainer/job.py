@@ -187,7 +187,7 @@ class Training:
     def _step(self, batch: int, learner: Learner, clock: Stopwatch) -> Manifest:
         """What checkpoint ``batch`` holds beside the learner: the next batch with its suggestions, the
         model that chose it, the figures, and whether the run stops."""
-        heavy = self.scores.latest() if self.spec.heavy_backend is not None else None
+        heavy = self.scores.newest() if self.spec.heavy_backend is not None else None
         metrics: Metrics | None = None
         serving: PoolScores | None = None
         heavy_accuracy = heavy.accuracy if heavy else None

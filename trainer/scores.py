@@ -9,13 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from pydantic import ValidationError
 from small_text import ConfidenceBasedQueryStrategy, RandomSampling, SubsamplingQueryStrategy
 
+from common.batch_folders import BatchFolders
 from common.events import HeavyModel
-from common.files import staged_folder
 
-MANIFEST = "manifest.json"
 PROBA = "pool_proba.npy"
 
 
@@ -30,38 +28,34 @@ class PoolScores:
 
 
 class ScoreStore:
-    """One folder per batch (``batch-NNNNN``) with the manifest and the probabilities; complete or absent."""
+    """One folder per batch (``batch-NNNNN``) with the manifest and the probabilities; complete or absent.
+
+    Wraps rather than extends :class:`BatchFolders`: its ``manifest`` answers None for incomplete scores.
+    """
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
+        self.folders = BatchFolders(folder, ScoresManifest)
 
     def path(self, batch: int) -> Path:
-        return self.folder / f"batch-{batch:05d}"
+        return self.folders.path(batch)
 
     def save(self, scores: PoolScores) -> None:
-        final = self.path(scores.manifest.batch)
-        if (final / MANIFEST).exists():
-            return
-        with staged_folder(final) as staging:
+        """Write the scores of ``scores.manifest.batch`` whole; scores already there are kept."""
+
+        def fill(staging: Path) -> ScoresManifest:
             np.save(staging / PROBA, scores.proba.astype(np.float32))
-            (staging / MANIFEST).write_text(scores.manifest.model_dump_json(indent=2))
+            return scores.manifest
+
+        self.folders.write(scores.manifest.batch, fill)
 
     def manifest(self, batch: int) -> ScoresManifest | None:
-        try:
-            return ScoresManifest.model_validate_json((self.path(batch) / MANIFEST).read_text())
-        except (OSError, ValidationError):
-            return None
+        return self.folders.manifest_or_none(batch)
 
-    def latest(self) -> ScoresManifest | None:
+    def newest(self) -> ScoresManifest | None:
         """The manifest of the newest complete scores, or None."""
-        if not self.folder.exists():
-            return None
-        batches = sorted(int(child.name.removeprefix("batch-")) for child in self.folder.glob("batch-[0-9]*"))
-        for batch in reversed(batches):
-            manifest = self.manifest(batch)
-            if manifest is not None:
-                return manifest
-        return None
+        batches = self.folders.batches()
+        return self.manifest(batches[-1]) if batches else None
 
     def load(self, batch: int) -> PoolScores:
         manifest = self.manifest(batch)

@@ -31,13 +31,14 @@ def taught_learner(run_dir: Path, **changes: object) -> Learner:
 
 def test_scores_are_stored_whole_and_the_newest_complete_one_wins(tmp_path: Path) -> None:
     store = ScoreStore(tmp_path / "heavy")
-    assert store.latest() is None
+    assert store.newest() is None
     proba = np.random.default_rng(0).dirichlet(np.ones(3), size=10)
+    (tmp_path / "heavy" / ".batch-00001.k1ll3d").mkdir(parents=True)  # a killed writer's, swept
     store.save(PoolScores(manifest(1), proba))
     store.save(PoolScores(manifest(3), proba))
     (tmp_path / "heavy" / "batch-00007").mkdir()  # a folder without manifest is not a result
-    latest = store.latest()
-    assert latest is not None and latest.batch == 3
+    newest = store.newest()
+    assert newest is not None and newest.batch == 3
     loaded = store.load(3)
     assert loaded.manifest == manifest(3)
     np.testing.assert_allclose(loaded.proba, proba, rtol=1e-6)

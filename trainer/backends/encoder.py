@@ -1,14 +1,12 @@
 """Sentence embeddings with sentence-transformers, computed once per model and text list."""
 
-import hashlib
-import os
-import tempfile
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 from sentence_transformers import SentenceTransformer
 
+from common.files import atomic_file, text_digest
 from trainer.backends.models import loading, model_identity, resolve_model
 from trainer.backends.row_file import open_rows
 
@@ -33,13 +31,7 @@ def encode(model: str, texts: list[str], device: str) -> np.ndarray:
 
 def cache_key(model: str, texts: list[str]) -> str:
     """Digest of the model's identity and the exact texts, in order."""
-    digest = hashlib.sha256(model_identity(model).encode())
-    for text in texts:
-        encoded = text.encode()
-        # Length prefixes keep ["ab", "c"] and ["a", "bc"] apart.
-        digest.update(len(encoded).to_bytes(8, "little"))
-        digest.update(encoded)
-    return digest.hexdigest()
+    return text_digest(texts, salt=model_identity(model))
 
 
 def cache_path(run_dir: Path, model: str, texts: list[str]) -> Path:
@@ -64,14 +56,5 @@ def cached_embeddings(run_dir: Path, model: str, texts: list[str], device: str) 
 
 def write_atomically(path: Path, array: np.ndarray) -> None:
     """Save ``array`` so that readers see either no file or the complete one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(descriptor, "wb") as handle:
-            np.save(handle, array)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    with atomic_file(path) as handle:
+        np.save(handle, array)

@@ -1,6 +1,5 @@
 """TF-IDF n-gram features; each vectorizer is fitted once per run, on its pool, and kept in the run dir."""
 
-import hashlib
 import io
 import pickle
 from pathlib import Path
@@ -11,7 +10,7 @@ import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.pipeline import FeatureUnion, make_union
 
-from common.files import atomic_write_bytes
+from common.files import atomic_write_bytes, text_digest
 
 FOLDER = "tfidf"
 START = "xxstart"
@@ -88,9 +87,5 @@ def cached_words(run_dir: Path, vectorizer: Vectorizer, texts: list[str]) -> sp.
 
 
 def texts_key(texts: list[str]) -> str:
-    """Digest of the exact texts, in order; length prefixes keep ["ab", "c"] and ["a", "bc"] apart."""
-    digest = hashlib.sha256()
-    for text in texts:
-        encoded = text.encode()
-        digest.update(len(encoded).to_bytes(8, "little") + encoded)
-    return digest.hexdigest()[:32]
+    """Digest of the exact texts, in order."""
+    return text_digest(texts)[:32]

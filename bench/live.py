@@ -72,11 +72,10 @@ class LiveStack:
 
     def new_run(self, name: str, dataset: str, **fields: object) -> RunSpec:
         """Create run ``name`` (batch 0 logged), with spec ``fields`` on top of the defaults."""
-        from trainer.start import start_run
+        from trainer import lifecycle
 
         spec = load_spec(None, {"name": name, "dataset.path": dataset, "workspace": "bench", **fields})
-        start_run(self.settings, self.connection, spec)
-        return spec
+        return lifecycle.create(self.settings, self.connection, spec).spec
 
 
 @contextmanager

@@ -116,28 +116,25 @@ def _shipped_news() -> Path:
 
 
 def _start(settings: Settings, connection: Connection, spec: RunSpec, *, fresh: bool) -> None:
-    from trainer.start import forget_run, resume_run, start_run
+    from cli.runs import print_created
+    from trainer import lifecycle
 
     registry = RunRegistry(connection.redis())
-    if registry.exists(RUN):
+    if registry.exists(RUN) and not fresh:
         earlier = registry.get(RUN).spec.dataset
-        if not fresh and (earlier.path, earlier.test) != (spec.dataset.path, spec.dataset.test):
+        if (earlier.path, earlier.test) != (spec.dataset.path, spec.dataset.test):
             raise UserError(
                 f"run {RUN} labels {earlier.path}; `alloop demo --dataset {earlier.path}` continues it, "
                 f"and `--fresh` starts it anew on {spec.dataset.path} (its labels are lost: "
                 f"`alloop export --run {RUN}` keeps them)"
             )
-        if not fresh:
-            resume_run(settings, connection, RUN)
-            console.print(f"run [bold]{RUN}[/] continues")
-            return
-        forget_run(settings, connection, registry.get(RUN).spec)
+    on_exists = lifecycle.OnExists.replace if fresh else lifecycle.OnExists.resume
     with console.status(f"Creating run {RUN} on {spec.dataset.path} (the first time computes embeddings)…"):
-        start_run(settings, connection, spec)
-    from trainer.context import corpus_of
-
-    for note in corpus_of(spec).notes:  # read once already, by start_run
-        console.print(f"note: {note}", highlight=False, markup=False)
+        started = lifecycle.create(settings, connection, spec, on_exists=on_exists)
+    if started.corpus is None:
+        console.print(f"run [bold]{RUN}[/] continues at batch {started.batch}")
+    else:
+        print_created(started.spec, started.corpus, connection)
 
 
 def _spawn_service(settings: Settings, command: list[str]) -> int:

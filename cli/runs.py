@@ -2,7 +2,6 @@
 
 import csv
 import json
-import shutil
 import sys
 from pathlib import Path
 
@@ -13,17 +12,14 @@ from rich.table import Table
 from rq import Worker
 
 from common import events, logs
-from common.argilla_adapter import ArgillaAdapter
 from common.connection import Connection, resolve_connection
 from common.corpus import Corpus
 from common.errors import UserError
 from common.queues import train_queue
-from common.runs import RunPaths, RunRegistry, RunState, read_metrics
-from common.settings import Settings, get_settings
-from common.sources import from_argilla as from_argilla_pool
-from common.spec import RunSpec, check_model, load_spec
+from common.runs import RunPaths, RunRegistry, read_metrics
+from common.settings import get_settings
+from common.spec import RunSpec, load_spec
 from trainer import eval_sample
-from trainer.context import corpus_of
 
 console = Console()
 
@@ -98,23 +94,33 @@ def init(
         if dataset is not None:
             raise UserError("give the pool as --dataset or as --from-argilla, not both")
         overrides["dataset.path"] = f"argilla:{from_argilla}"  # replaced by the snapshot's path
+    if resume and replace:
+        raise UserError("--resume and --replace exclude each other; pass one")
     spec = load_spec(spec_file, overrides)
-    # Everything that can be checked without Argilla or Redis is, before anything is created.
-    check_model(spec.model)
     settings = get_settings()
     connection = resolve_connection(settings)
-    from trainer.start import start_run  # the learning stack loads only here
+    from trainer import lifecycle  # the learning stack loads only here
 
-    if from_argilla is not None:
-        # Settle an existing run of the name first: the pool's snapshot goes into the run's folder.
-        if _settle_existing(settings, connection, spec.name, resume, replace):
-            return
-        spec = _read_argilla_pool(settings, connection, spec, from_argilla)
-    corpus = _checked_corpus(spec, settings, remove_on_error=from_argilla is not None)
-    if from_argilla is None and _settle_existing(settings, connection, spec.name, resume, replace):
+    on_exists = lifecycle.OnExists.refuse
+    if resume or replace:
+        on_exists = lifecycle.OnExists.resume if resume else lifecycle.OnExists.replace
+    with console.status("Creating run…") as status:
+        started = lifecycle.create(
+            settings,
+            connection,
+            spec,
+            on_exists=on_exists,
+            argilla_source=from_argilla,
+            progress=status.update,
+        )
+    if started.corpus is None:
+        console.print(f"run [bold]{spec.name}[/] resumed at batch {started.batch}")
         return
-    with console.status(f"Creating run {spec.name}: reading data, preparing the model, logging batch 0…"):
-        pool = start_run(settings, connection, spec)
+    print_created(started.spec, started.corpus, connection)
+
+
+def print_created(spec: RunSpec, corpus: Corpus, connection: Connection) -> None:
+    """What a new run's creator is told: the data's notes, the evaluation sample, where batch 0 is."""
     for note in corpus.notes:
         console.print(f"note: {note}", highlight=False, markup=False)
     if eval_sample.wants_sample(spec, corpus):
@@ -123,70 +129,26 @@ def init(
             "labelled; never learned, they estimate the model's accuracy"
         )
     console.print(
-        f"run [bold]{spec.name}[/] created: {pool} texts to choose from; batch 0 is in Argilla dataset "
-        f"[bold]{spec.dataset_name}[/] (workspace {spec.workspace}) at {connection.argilla_api_url}"
+        f"run [bold]{spec.name}[/] created: {len(corpus.train_texts)} texts to choose from; batch 0 is in "
+        f"Argilla dataset [bold]{spec.dataset_name}[/] (workspace {spec.workspace}) at "
+        f"{connection.argilla_api_url}"
     )
-
-
-def _checked_corpus(spec: RunSpec, settings: Settings, remove_on_error: bool) -> Corpus:
-    """The run's data, read and checked with everything that needs neither Argilla nor Redis;
-    ``remove_on_error``: the run's folder holds only the pool's snapshot, removed if refused."""
-    try:
-        with console.status(f"Reading {spec.dataset.path}…"):
-            corpus = corpus_of(spec)
-        corpus.run_labels(spec.labels)
-        if eval_sample.wants_sample(spec, corpus):
-            eval_sample.draw(spec, corpus)  # refuses a sample that leaves too little to learn
-    except UserError:
-        if remove_on_error:
-            shutil.rmtree(RunPaths.of(settings.home, spec.name).root, ignore_errors=True)
-        raise
-    return corpus
-
-
-def _settle_existing(
-    settings: Settings, connection: Connection, name: str, resume: bool, replace: bool
-) -> bool:
-    """Resume (True) or forget a run of that name, as asked; refuse one neither was asked for."""
-    from trainer.start import forget_run, resume_run
-
-    registry = RunRegistry(connection.redis())
-    if not registry.exists(name):
-        return False
-    if resume:
-        console.print(f"run [bold]{name}[/] resumed at batch {resume_run(settings, connection, name)}")
-        return True
-    if not replace:
-        raise UserError(f"run {name!r} exists; pick another name, or pass --resume to continue it")
-    forget_run(settings, connection, registry.get(name).spec)
-    return False
-
-
-def _read_argilla_pool(settings: Settings, connection: Connection, spec: RunSpec, name: str) -> RunSpec:
-    with console.status(f"Reading Argilla dataset {name} (workspace {spec.workspace})…"):
-        return from_argilla_pool(
-            ArgillaAdapter(connection), spec, name, RunPaths.of(settings.home, spec.name).root
-        )
 
 
 def stop(run: str = typer.Option(..., "--run", help="Run name.")) -> None:
     """End or pause a run: the watcher ignores it; queued work is kept. `alloop resume` takes it up again."""
-    connection = resolve_connection(get_settings())
-    client = connection.redis()
-    registry = RunRegistry(client)
-    current = registry.get(run)
-    registry.set_state(run, RunState.stopped)
-    events.publish(client, events.RunStopped(run=run, reason="user", batch=current.batch))
-    console.print(f"run [bold]{run}[/] stopped at batch {current.batch}")
+    from trainer import lifecycle
+
+    batch = lifecycle.stop(resolve_connection(get_settings()), run)
+    console.print(f"run [bold]{run}[/] stopped at batch {batch}")
 
 
 def resume(run: str = typer.Option(..., "--run", help="Run name.")) -> None:
     """Take a stopped run up again (also one its stopping criterion ended)."""
     settings = get_settings()
-    connection = resolve_connection(settings)
-    from trainer.start import resume_run
+    from trainer import lifecycle
 
-    batch = resume_run(settings, connection, run)
+    batch = lifecycle.resume(settings, resolve_connection(settings), run)
     console.print(f"run [bold]{run}[/] resumed at batch {batch}")
 
 

@@ -11,7 +11,6 @@ import contextlib
 import csv
 import random
 import socket
-import subprocess
 import threading
 import time
 from collections.abc import Callable
@@ -32,8 +31,8 @@ from common.queues import train_queue
 from common.runs import RunPaths, RunRegistry
 from common.spec import RunSpec
 from stack.process import free_port
-from tests.support.services import Services, alloop, wait_for_model
-from tests.support.stack import LocalStack, alloop_executable
+from tests.support.services import Services, alloop, assert_one_line_error, run_alloop, wait_for_model
+from tests.support.stack import LocalStack
 from watcher.enqueue import enqueue_training
 
 if TYPE_CHECKING:
@@ -95,23 +94,6 @@ def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "text\n" + "".join(f'"{text}"\n' for text, _ in train), encoding="utf-8"
     )
     return folder
-
-
-def run_alloop(env: dict[str, str], *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [alloop_executable(), *args], env=env, capture_output=True, text=True, timeout=timeout, check=False
-    )
-
-
-def assert_one_line_error(result: subprocess.CompletedProcess[str], *fragments: str) -> str:
-    output = result.stdout + result.stderr
-    assert result.returncode == 1, output
-    assert "Traceback" not in output, output
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
-    for fragment in fragments:
-        assert fragment in lines[0], lines[0]
-    return lines[0]
 
 
 def assert_nothing_created(name: str, home: Path, redis_client: redis.Redis, client: rg.Argilla) -> None:

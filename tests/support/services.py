@@ -64,6 +64,26 @@ def bench(*args: str, timeout: float = 300) -> None:
     )
 
 
+def run_alloop(env: dict[str, str], *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    """`alloop ARGS…`, whatever its exit status."""
+    return subprocess.run(
+        [alloop_executable(), *args], env=env, capture_output=True, text=True, timeout=timeout, check=False
+    )
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess[str], *fragments: str) -> str:
+    """``result`` failed as a user error should: status 1, no traceback, one ``error:`` line on
+    stderr holding every fragment; that line."""
+    output = result.stdout + result.stderr
+    assert result.returncode == 1, output
+    assert "Traceback" not in output, output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+    return lines[0]
+
+
 def wait_for_model(
     client: redis.Redis, run: str, batch: int, timeout: float = 300, strict: bool = True
 ) -> events.ModelUpdated:

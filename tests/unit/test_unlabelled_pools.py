@@ -10,7 +10,7 @@ from common.errors import UserError
 from common.spec import DatasetSource, RunSpec
 from trainer.backends.encoder import cache_path, write_atomically
 from trainer.learner import Learner
-from trainer.start import batch_zero
+from trainer.lifecycle import batch_zero
 
 TEST_CSV = "text,label\nthe match,sport\nthe soup,food\n"
 

@@ -3,7 +3,8 @@
 from rich.console import Console
 from rich.table import Table
 
-from common.connection import check_argilla, check_redis, resolve_connection
+from common.argilla_adapter import check_argilla
+from common.connection import check_redis, resolve_connection
 from common.secrets import mask_url
 from common.settings import get_settings
 

@@ -6,13 +6,13 @@ import sys
 import httpx
 import redis
 import typer
-from argilla._exceptions import ArgillaError
 from rich.console import Console
 from rich.markup import escape
 
 from cli import export, runs, services, stack
 from cli.check import check
 from cli.demo import demo
+from common.argilla_adapter import SDK_ERRORS
 from common.connection import resolve_connection
 from common.errors import UserError, describe, has_hint
 from common.secrets import redact, url_secrets
@@ -50,7 +50,7 @@ def main() -> None:
     """
     try:
         app()
-    except (UserError, redis.RedisError, httpx.TransportError, ArgillaError) as error:
+    except (UserError, redis.RedisError, httpx.TransportError, *SDK_ERRORS) as error:
         fail(_with_check_hint(error, describe(error)))
     except OSError as error:
         if not has_hint(error):

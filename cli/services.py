@@ -40,7 +40,7 @@ def watcher(
         wake = None
         if port is not None:
             wake = stack.enter_context(
-                webhook_hints(argilla.client, settings.webhook_host, port, settings.webhook_url)
+                webhook_hints(argilla, settings.webhook_host, port, settings.webhook_url)
             )
 
         def request_stop(_signal: int, _frame: FrameType | None) -> None:

@@ -1,13 +1,28 @@
-"""Everything alloop asks of Argilla, through the argilla 2.x SDK."""
+"""Everything alloop asks of Argilla: the only module that touches the argilla 2.x SDK or its API.
 
+Datasets and batches for the trainer, answers for the watcher and the export, users and answers
+for the simulated annotator, webhook subscriptions for the watcher's hints, and the one-line
+description of the SDK's errors.
+"""
+
+import secrets
 import warnings
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import TypeVar
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import argilla as rg
-from argilla._exceptions import ArgillaCredentialsError, NotFoundError, UnauthorizedError
+import httpx
+from argilla._exceptions import (
+    ArgillaAPIError,
+    ArgillaCredentialsError,
+    ArgillaError,
+    ForbiddenError,
+    NotFoundError,
+    UnauthorizedError,
+)
 from pydantic import BaseModel, ConfigDict
 
 from common.connection import Connection, ServiceError
@@ -18,6 +33,11 @@ QUESTION = "label"
 FIELD = "text"
 BATCH_METADATA = "batch_id"
 RECORD_PREFIX = "pool-"
+SUBMITTED = "submitted"
+DISCARDED = "discarded"
+DETAIL_CHARS = 300
+SDK_ERRORS = (ArgillaError,)
+"""What the SDK raises (besides httpx's transport errors): the CLI turns them into one line."""
 T = TypeVar("T")
 
 GUIDELINES = (
@@ -75,10 +95,90 @@ class Source(BaseModel):
     records: list[SourceRecord]
 
 
+@dataclass(frozen=True)
+class Answer:
+    """One annotator's response to a record: who, its status (submitted, discarded, draft), the label."""
+
+    user: str
+    status: str
+    label: str | None
+
+
+@dataclass(frozen=True)
+class Suggested:
+    """The model's suggestion an annotator saw."""
+
+    label: str
+    score: float | None
+    agent: str | None
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """A webhook subscription: its id in Argilla, and the secret that signs its deliveries."""
+
+    id: str
+    secret: str
+
+
+@dataclass(frozen=True)
+class AnsweredRecord:
+    """A record of a run's dataset with every response to it and the suggestion annotators saw."""
+
+    id: str
+    text: str
+    batch: int | None
+    answers: list[Answer]
+    suggested: Suggested | None
+
+
+def vote(answers: Iterable[Answer]) -> str | None:
+    """The label most submitted answers give (on a tie, the first given); None without any.
+
+    The one rule by which several annotators' answers become the label learned and exported.
+    """
+    submitted = [answer.label for answer in answers if answer.status == SUBMITTED and answer.label]
+    return Counter(submitted).most_common(1)[0][0] if submitted else None
+
+
+def describe_error(error: BaseException) -> str | None:
+    """One line for an error of the SDK, naming the fix where one is known; None for other errors."""
+    if isinstance(error, ArgillaCredentialsError | UnauthorizedError):
+        return f"Argilla rejected the API key; {API_KEY_FIX}"
+    if isinstance(error, ForbiddenError):
+        return (
+            f"Argilla refused this to the user of ARGILLA_API_KEY ({_short(error)}); "
+            "use an owner's or admin's API key"
+        )
+    if isinstance(error, ArgillaAPIError):
+        return f"Argilla answered HTTP {error.status_code}: {_short(error)}"
+    return None
+
+
+def check_argilla(url: str, api_key: str, headers: dict[str, str] | None = None) -> str:
+    """The username that ``api_key`` signs in as, or a ServiceError naming the problem and the fix."""
+    headers = {**(headers or {}), "X-Argilla-Api-Key": api_key}
+    try:
+        response = httpx.get(f"{url.rstrip('/')}/api/v1/me", headers=headers, timeout=5)
+    except httpx.HTTPError as error:
+        raise ServiceError(
+            f"Argilla at {url} does not answer ({error}); start it or fix ARGILLA_API_URL"
+        ) from None
+    if response.status_code == 401:
+        raise ServiceError(f"Argilla at {url} rejected the API key; {API_KEY_FIX}")
+    if response.status_code != 200:
+        raise ServiceError(
+            f"Argilla at {url} answered HTTP {response.status_code} to /api/v1/me; "
+            "is ARGILLA_API_URL an Argilla 2.x server?"
+        )
+    return str(response.json()["username"])
+
+
 class ArgillaAdapter:
     """One run's dataset in Argilla: create it, log batches with suggestions, read the answers."""
 
     def __init__(self, connection: Connection) -> None:
+        self.connection = connection
         try:
             self.client = rg.Argilla(
                 api_url=connection.argilla_api_url,
@@ -128,6 +228,13 @@ class ArgillaAdapter:
                 return None
             self._datasets[key] = found
         return self._datasets[key]
+
+    def delete_dataset(self, spec: RunSpec) -> None:
+        """Delete the run's dataset with its records and answers, if it exists."""
+        found = self.find_dataset(spec)
+        if found is not None:
+            found.delete()
+            self._datasets.pop((spec.workspace, spec.dataset_name), None)
 
     def dataset(self, spec: RunSpec) -> rg.Dataset:
         found = self.find_dataset(spec)
@@ -228,21 +335,86 @@ class ArgillaAdapter:
                 SourceRecord(
                     id=str(record.id),
                     text=str(record.fields.get(text_field.name) or ""),
-                    label=_vote(record, question.name),
+                    label=vote(_answers(record, question.name)),
                 )
                 for record in records
             ],
         )
 
+    def answered_records(
+        self, spec: RunSpec, on_record: Callable[[], None] | None = None
+    ) -> list[AnsweredRecord]:
+        """Every record of the run's dataset with its answers (by username) and its suggestion.
+
+        ``on_record`` is called once per record read, for a progress display.
+        """
+        dataset = self.dataset(spec)
+        names = {str(user.id): str(user.username) for user in self.client.users}
+        found = []
+        with warnings.catch_warnings():  # the SDK warns of each discard without values it reads
+            warnings.simplefilter("ignore")
+            for record in dataset.records(with_responses=True, with_suggestions=True):
+                if on_record is not None:
+                    on_record()
+                batch = record.metadata.get(BATCH_METADATA)
+                found.append(
+                    AnsweredRecord(
+                        id=str(record.id),
+                        text=str(record.fields[FIELD]),
+                        batch=None if batch is None else int(batch),
+                        answers=_answers(record, QUESTION, names),
+                        suggested=_suggested(record),
+                    )
+                )
+        return found
+
+    def annotator(self, username: str, spec: RunSpec) -> "Annotator":
+        """Argilla user ``username``, created as an annotator if missing and added to the run's
+        workspace, to answer the run's records as."""
+        user = self._quiet(lambda: self.client.users(username))
+        if user is None:
+            password = secrets.token_urlsafe(16)
+            user = rg.User(username=username, password=password, role="annotator", client=self.client)
+            user.create()
+        workspace = self.dataset(spec).workspace
+        if username not in {member.username for member in workspace.users}:
+            user.add_to_workspace(workspace)
+        connection = self.connection
+        reply = httpx.get(
+            f"{connection.argilla_api_url}/api/v1/users/{user.id}",
+            headers={**connection.argilla_headers, "X-Argilla-Api-Key": connection.argilla_api_key},
+        )
+        reply.raise_for_status()
+        return Annotator(self, spec, str(user.id), str(reply.json()["api_key"]))
+
+    def subscribe(self, url: str, events: list[str], description: str) -> Subscription:
+        """Have Argilla deliver ``events`` to ``url`` as webhooks, replacing an earlier subscription
+        of that URL."""
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the SDK warns that webhooks are experimental
+            for earlier in self.client.webhooks:
+                if earlier.url == url:
+                    earlier.delete()
+            webhook = rg.Webhook(url=url, events=events, description=description, _client=self.client)
+            webhook.create()
+        return Subscription(id=str(webhook.id), secret=str(webhook.secret))
+
+    def unsubscribe(self, subscription: Subscription) -> None:
+        """End ``subscription`` (if it still exists)."""
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            for webhook in self.client.webhooks:
+                if str(webhook.id) == subscription.id:
+                    webhook.delete()
+
     @staticmethod
     def _batch_record(record: rg.Record) -> BatchRecord:
-        responses = record._model.responses or []
-        discarded = any(status_name(response.status) == "discarded" for response in responses)
-        label = _vote(record, QUESTION)
+        answers = _answers(record, QUESTION)
+        label = vote(answers)
         return BatchRecord(
             index=pool_index(str(record.id)),
             completed=status_name(record.status) == "completed",
-            discarded=discarded and label is None,
+            discarded=label is None and any(answer.status == DISCARDED for answer in answers),
             label=label,
         )
 
@@ -254,15 +426,65 @@ class ArgillaAdapter:
             return call()
 
 
-def _vote(record: rg.Record, question: str) -> str | None:
-    """The label most of ``record``'s submitted answers to ``question`` give; None without any."""
+def _answers(record: rg.Record, question: str, names: dict[str, str] | None = None) -> list[Answer]:
+    """Every response to ``record`` with its answer to ``question``; ``names``: user ids to usernames."""
     # The raw models: the SDK's own view drops responses without values, as a discard can be.
-    submitted = [
-        str(response.values[question]["value"])
-        for response in record._model.responses or []
-        if status_name(response.status) == "submitted" and (response.values or {}).get(question)
-    ]
-    return Counter(submitted).most_common(1)[0][0] if submitted else None
+    found = []
+    for response in record._model.responses or []:
+        value = ((response.values or {}).get(question) or {}).get("value")
+        user = str(response.user_id)
+        found.append(
+            Answer(
+                user=(names or {}).get(user, user),
+                status=status_name(response.status),
+                label=None if value is None else str(value),
+            )
+        )
+    return found
+
+
+def _suggested(record: rg.Record) -> Suggested | None:
+    for suggestion in record.suggestions:
+        if suggestion.question_name == QUESTION and suggestion.value is not None:
+            score = suggestion.score
+            return Suggested(
+                label=str(suggestion.value),
+                score=float(score) if isinstance(score, int | float) else None,
+                agent=suggestion.agent,
+            )
+    return None
+
+
+class Annotator:
+    """Answers a run's records as one Argilla user, through the HTTP endpoint the web UI uses."""
+
+    def __init__(self, adapter: ArgillaAdapter, spec: RunSpec, user_id: str, api_key: str) -> None:
+        self.adapter = adapter
+        self.spec = spec
+        self.user_id = user_id
+        self.http = httpx.Client(
+            base_url=adapter.connection.argilla_api_url,
+            headers={**adapter.connection.argilla_headers, "X-Argilla-Api-Key": api_key},
+            timeout=30,
+        )
+
+    def unanswered(self, batch: int) -> list[tuple[int, str]]:
+        """The records of ``batch`` nobody submitted or discarded and this user did not answer, as
+        (pool index, the record's id on the server)."""
+        query = rg.Query(filter=rg.Filter([(f"metadata.{BATCH_METADATA}", "==", batch)]))
+        records = self.adapter.dataset(self.spec).records(query=query, with_responses=True)
+        return [
+            (pool_index(str(record.id)), str(record._server_id))
+            for record in records
+            if not any(self._answered(response) for response in record._model.responses or [])
+        ]
+
+    def submit(self, server_id: str, label: str) -> None:
+        body = {"values": {QUESTION: {"value": label}}, "status": SUBMITTED}
+        self.http.post(f"/api/v1/records/{server_id}/responses", json=body).raise_for_status()
+
+    def _answered(self, response: Any) -> bool:
+        return str(response.user_id) == self.user_id or status_name(response.status) in (SUBMITTED, DISCARDED)
 
 
 def _pick(items: Iterable[object], kind: type[T], name: str) -> T | None:
@@ -271,3 +493,8 @@ def _pick(items: Iterable[object], kind: type[T], name: str) -> T | None:
     named = [item for item in of_kind if getattr(item, "name", None) == name]
     chosen = named or of_kind
     return chosen[0] if chosen else None
+
+
+def _short(error: BaseException) -> str:
+    text = " ".join(str(error).split()).removeprefix("Argilla SDK error: ")
+    return text if len(text) <= DETAIL_CHARS else text[: DETAIL_CHARS - 1] + "…"

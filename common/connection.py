@@ -2,7 +2,6 @@
 
 from pathlib import Path
 
-import httpx
 import redis
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -64,28 +63,6 @@ def _local_stack(home: Path) -> Connection | None:
         return Connection.model_validate_json(stack_state_file(home).read_text())
     except (FileNotFoundError, ValidationError):
         return None
-
-
-def check_argilla(url: str, api_key: str, headers: dict[str, str] | None = None) -> str:
-    """The username that ``api_key`` signs in as, or a ServiceError naming the problem and the fix."""
-    headers = {**(headers or {}), "X-Argilla-Api-Key": api_key}
-    try:
-        response = httpx.get(f"{url.rstrip('/')}/api/v1/me", headers=headers, timeout=5)
-    except httpx.HTTPError as error:
-        raise ServiceError(
-            f"Argilla at {url} does not answer ({error}); start it or fix ARGILLA_API_URL"
-        ) from None
-    if response.status_code == 401:
-        raise ServiceError(
-            f"Argilla at {url} rejected the API key; set ARGILLA_API_KEY to a valid key "
-            '(for the local stack: eval "$(alloop stack env)")'
-        )
-    if response.status_code != 200:
-        raise ServiceError(
-            f"Argilla at {url} answered HTTP {response.status_code} to /api/v1/me; "
-            "is ARGILLA_API_URL an Argilla 2.x server?"
-        )
-    return str(response.json()["username"])
 
 
 def check_redis(url: str, timeout: float = 2.0) -> None:

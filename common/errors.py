@@ -4,7 +4,6 @@ import errno
 
 import httpx
 import redis
-from argilla._exceptions import ArgillaAPIError, ArgillaCredentialsError, ForbiddenError, UnauthorizedError
 
 
 class UserError(Exception):
@@ -25,7 +24,6 @@ _OS_HINTS = {
 }
 
 API_KEY_FIX = 'set ARGILLA_API_KEY to a valid key (for the local stack: eval "$(alloop stack env)")'
-DETAIL_CHARS = 300
 
 
 def has_hint(error: BaseException) -> bool:
@@ -58,16 +56,10 @@ def _known(error: BaseException) -> str | None:
         return redis_failure(error)
     if isinstance(error, httpx.TransportError):
         return f"Argilla does not answer ({error}); start it or fix ARGILLA_API_URL"
-    if isinstance(error, ArgillaCredentialsError | UnauthorizedError):
-        return f"Argilla rejected the API key; {API_KEY_FIX}"
-    if isinstance(error, ForbiddenError):
-        return (
-            f"Argilla refused this to the user of ARGILLA_API_KEY ({_short(error)}); "
-            "use an owner's or admin's API key"
-        )
-    if isinstance(error, ArgillaAPIError):
-        return f"Argilla answered HTTP {error.status_code}: {_short(error)}"
-    return None
+    # Imported here: the adapter imports this module, and it alone knows the SDK's errors.
+    from common.argilla_adapter import describe_error
+
+    return describe_error(error)
 
 
 def redis_failure(error: BaseException, where: str = "") -> str:
@@ -82,8 +74,3 @@ def redis_failure(error: BaseException, where: str = "") -> str:
             "and the server's certificate"
         )
     return f"Redis{where} does not answer ({error}); start it or fix REDIS_URL"
-
-
-def _short(error: BaseException) -> str:
-    text = " ".join(str(error).split()).removeprefix("Argilla SDK error: ")
-    return text if len(text) <= DETAIL_CHARS else text[: DETAIL_CHARS - 1] + "…"

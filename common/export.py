@@ -8,32 +8,27 @@ commas, and ``answers`` each of their answers as ``user=label``, so disagreement
 Records nobody answered yet are left out.
 """
 
-import warnings
-from collections import Counter
-from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import asdict, dataclass, fields, replace
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-import argilla as rg
-
 from common.argilla_adapter import (
-    BATCH_METADATA,
-    FIELD,
-    QUESTION,
+    DISCARDED,
+    SUBMITTED,
+    Answer,
     ArgillaAdapter,
+    Suggested,
     pool_index,
     record_id,
-    status_name,
+    vote,
 )
 from common.corpus import Corpus, read_corpus
 from common.errors import UserError
 from common.files import staged_output
 from common.spec import RunSpec
 
-SUBMITTED = "submitted"
-DISCARDED = "discarded"
 SEED = "seed"
 
 
@@ -49,24 +44,6 @@ def parse_format(value: str) -> Format:
     except ValueError:
         choices = ", ".join(item.value for item in Format)
         raise UserError(f"unknown --format {value!r}; use one of {choices}") from None
-
-
-@dataclass(frozen=True)
-class Answer:
-    """One annotator's response to a record."""
-
-    user: str
-    status: str
-    label: str | None
-
-
-@dataclass(frozen=True)
-class Suggested:
-    """The model's suggestion an annotator saw."""
-
-    label: str
-    score: float | None
-    agent: str | None
 
 
 @dataclass(frozen=True)
@@ -106,7 +83,7 @@ def row_of(
     if not submitted and not discarded:
         return None
     counted = submitted or discarded
-    label = Counter(answer.label for answer in submitted).most_common(1)[0][0] if submitted else None
+    label = vote(submitted)
     return ExportRow(
         record_id=record_id,
         pool_index=pool_index(record_id),
@@ -124,45 +101,6 @@ def row_of(
     )
 
 
-def usernames(client: rg.Argilla) -> dict[str, str]:
-    """Argilla user ids (as strings) to usernames."""
-    return {str(user.id): str(user.username) for user in client.users}
-
-
-def _answers(record: rg.Record, names: dict[str, str]) -> list[Answer]:
-    # The raw responses: the SDK's own view drops those without values, as a discard can be.
-    found = []
-    for response in record._model.responses or []:
-        value = (response.values or {}).get(QUESTION) or {}
-        label = value.get("value")
-        user = str(response.user_id)
-        found.append(
-            Answer(
-                user=names.get(user, user),
-                status=status_name(response.status),
-                label=None if label is None else str(label),
-            )
-        )
-    return found
-
-
-def _suggested(record: rg.Record) -> Suggested | None:
-    for suggestion in record.suggestions:
-        if suggestion.question_name == QUESTION and suggestion.value is not None:
-            score = suggestion.score
-            return Suggested(
-                label=str(suggestion.value),
-                score=float(score) if isinstance(score, int | float) else None,
-                agent=suggestion.agent,
-            )
-    return None
-
-
-def _batch(record: rg.Record) -> int | None:
-    value = record.metadata.get(BATCH_METADATA)
-    return None if value is None else int(value)
-
-
 def read_rows(
     adapter: ArgillaAdapter, spec: RunSpec, on_record: Callable[[], None] | None = None
 ) -> list[ExportRow]:
@@ -170,23 +108,12 @@ def read_rows(
 
     ``on_record`` is called once per record read (answered or not), for a progress display.
     """
-    dataset = adapter.dataset(spec)
-    names = usernames(adapter.client)
-    rows = []
-    with warnings.catch_warnings():  # the SDK warns of each discard without values it reads
-        warnings.simplefilter("ignore")
-        records = list(_with_progress(dataset.records(with_responses=True, with_suggestions=True), on_record))
-    for record in records:
-        row = row_of(
-            str(record.id),
-            str(record.fields[FIELD]),
-            _batch(record),
-            _answers(record, names),
-            _suggested(record),
-        )
-        if row is not None:
-            rows.append(row)
-    return sorted(rows, key=lambda row: (row.batch if row.batch is not None else -1, row.pool_index))
+    rows = [
+        row_of(record.id, record.text, record.batch, record.answers, record.suggested)
+        for record in adapter.answered_records(spec, on_record)
+    ]
+    found = [row for row in rows if row is not None]
+    return sorted(found, key=lambda row: (row.batch if row.batch is not None else -1, row.pool_index))
 
 
 def seed_rows(corpus: Corpus) -> list[ExportRow]:
@@ -221,13 +148,6 @@ def annotated(rows: list[ExportRow], corpus: Corpus, eval_sample: Collection[int
         )
         for row in rows
     ]
-
-
-def _with_progress(records: Iterable[rg.Record], on_record: Callable[[], None] | None) -> Iterator[rg.Record]:
-    for record in records:
-        if on_record is not None:
-            on_record()
-        yield record
 
 
 def columns(rows: Iterable[ExportRow]) -> dict[str, list[Any]]:

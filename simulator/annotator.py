@@ -5,17 +5,11 @@ uses, so demos, end-to-end tests and benchmarks exercise the path real annotator
 """
 
 import random
-import secrets
 import time
-import warnings
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
-import argilla as rg
-import httpx
-
-from common.argilla_adapter import BATCH_METADATA, QUESTION, ArgillaAdapter, pool_index, status_name
+from common.argilla_adapter import ArgillaAdapter
 from common.connection import Connection
 from common.corpus import Corpus, read_corpus
 from common.errors import UserError
@@ -51,36 +45,7 @@ class SimulatedAnnotator:
         self.noise = noise
         self.delay = delay
         self.random = random.Random(seed)
-        self.argilla = ArgillaAdapter(connection)
-        self.user = self._ensure_user()
-        self.http = httpx.Client(
-            base_url=connection.argilla_api_url,
-            headers={**connection.argilla_headers, "X-Argilla-Api-Key": self._api_key(connection)},
-            timeout=30,
-        )
-
-    def _ensure_user(self) -> rg.User:
-        client = self.argilla.client
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            user = client.users(USERNAME)
-        if user is None:
-            user = rg.User(
-                username=USERNAME, password=secrets.token_urlsafe(16), role="annotator", client=client
-            )
-            user.create()
-        workspace = self.argilla.dataset(self.spec).workspace
-        if USERNAME not in {member.username for member in workspace.users}:
-            user.add_to_workspace(workspace)
-        return user
-
-    def _api_key(self, connection: Connection) -> str:
-        reply = httpx.get(
-            f"{connection.argilla_api_url}/api/v1/users/{self.user.id}",
-            headers={**connection.argilla_headers, "X-Argilla-Api-Key": connection.argilla_api_key},
-        )
-        reply.raise_for_status()
-        return str(reply.json()["api_key"])
+        self.annotator = ArgillaAdapter(connection).annotator(USERNAME, self.spec)
 
     def answer(self, index: int) -> str:
         gold = self.gold[index]
@@ -93,23 +58,13 @@ class SimulatedAnnotator:
 
         A record someone submitted or discarded (in the UI, or through the SDK) is left as it is.
         """
-        query = rg.Query(filter=rg.Filter([(f"metadata.{BATCH_METADATA}", "==", batch)]))
         submitted = 0
-        for record in self.argilla.dataset(self.spec).records(query=query, with_responses=True):
-            if any(self._answered(response) for response in record._model.responses or []):
-                continue
-            body = {
-                "values": {QUESTION: {"value": self.answer(pool_index(str(record.id)))}},
-                "status": "submitted",
-            }
-            self.http.post(f"/api/v1/records/{record._server_id}/responses", json=body).raise_for_status()
+        for index, server_id in self.annotator.unanswered(batch):
+            self.annotator.submit(server_id, self.answer(index))
             submitted += 1
             if self.delay:
                 time.sleep(self.delay)
         return submitted
-
-    def _answered(self, response: Any) -> bool:
-        return response.user_id == self.user.id or status_name(response.status) in ("submitted", "discarded")
 
     def wait_for_batch(self, batch: int, timeout: float) -> bool:
         """Wait until ``batch`` is logged; False if the run stopped first."""

@@ -6,7 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from common.connection import ServiceError, check_argilla
+from common.argilla_adapter import check_argilla
+from common.connection import ServiceError
 from common.settings import Settings
 from stack.credentials import Credentials
 from stack.errors import StackError

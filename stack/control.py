@@ -5,7 +5,8 @@ from dataclasses import dataclass
 
 from pydantic import ValidationError
 
-from common.connection import Connection, ServiceError, check_argilla, check_redis
+from common.argilla_adapter import check_argilla
+from common.connection import Connection, ServiceError, check_redis
 from common.files import atomic_write_text
 from common.settings import Settings
 from stack import argilla_service, redis_service

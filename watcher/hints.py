@@ -6,15 +6,15 @@ poll interval and a forged one (refused anyway: every delivery's signature is ch
 
 import logging
 import threading
-import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-import argilla as rg
 from standardwebhooks.webhooks import Webhook as Signature
 from standardwebhooks.webhooks import WebhookVerificationError
+
+from common.argilla_adapter import ArgillaAdapter
 
 log = logging.getLogger("alloop.watcher")
 
@@ -82,20 +82,10 @@ class HintReceiver:
         return Handler
 
 
-def register(client: rg.Argilla, url: str) -> tuple[rg.Webhook, str]:
-    """Subscribe ``url`` to the events in EVENTS (replacing an earlier subscription of that URL)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the SDK warns that webhooks are experimental
-        for earlier in client.webhooks:
-            if earlier.url == url:
-                earlier.delete()
-        webhook = rg.Webhook(url=url, events=EVENTS, description=DESCRIPTION, _client=client)
-        webhook.create()
-    return webhook, webhook.secret
-
-
 @contextmanager
-def webhook_hints(client: rg.Argilla, host: str, port: int, url: str | None) -> Iterator[threading.Event]:
+def webhook_hints(
+    argilla: ArgillaAdapter, host: str, port: int, url: str | None
+) -> Iterator[threading.Event]:
     """Receive Argilla's webhooks on ``host:port`` for the block; the event they set.
 
     Argilla is told to deliver to ``url`` (default: this receiver's own address). When Argilla
@@ -105,21 +95,19 @@ def webhook_hints(client: rg.Argilla, host: str, port: int, url: str | None) -> 
     receiver = HintReceiver(host, port, wake)
     target = url or f"http://{host}:{receiver.port}/"
     try:
-        webhook, secret = register(client, target)
+        subscription = argilla.subscribe(target, EVENTS, DESCRIPTION)
     except Exception as error:  # any refusal leaves polling, which is all that correctness needs
         log.warning("Argilla did not take the webhook subscription (%s); polling only", error)
         receiver.server.server_close()
         yield wake
         return
-    receiver.start(secret)
+    receiver.start(subscription.secret)
     log.info("receiving Argilla's webhooks at %s (listening on %s:%d)", target, host, receiver.port)
     try:
         yield wake
     finally:
         receiver.close()
         try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                webhook.delete()
+            argilla.unsubscribe(subscription)
         except Exception as error:
             log.warning("could not remove the webhook subscription of %s: %s", target, error)

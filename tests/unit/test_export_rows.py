@@ -7,14 +7,13 @@ import datasets
 import pandas as pd
 import pytest
 
+from common.argilla_adapter import Answer, Suggested, vote
 from common.corpus import Corpus
 from common.errors import UserError
 from common.export import (
     COLUMNS,
-    Answer,
     ExportRow,
     Format,
-    Suggested,
     annotated,
     parse_format,
     row_of,
@@ -163,3 +162,15 @@ def test_rows_carry_their_source_id_and_whether_they_are_the_evaluation_sample()
     assert marked == [("r-a", False), ("r-b", True), ("r-c", False)]
     plain = annotated(rows, Corpus(list("abc"), [None] * 3, [], []), ())
     assert [(row.source_id, row.eval_sample) for row in plain] == [(None, False)] * 3
+
+
+def test_the_export_labels_a_record_by_the_vote_the_trainer_learns_from() -> None:
+    tied = [
+        Answer("bob", "submitted", "HUM"),
+        Answer("ann", "submitted", "LOC"),
+        Answer("eve", "draft", "LOC"),
+    ]
+    row = row_of("pool-2", "t", 0, tied, None)
+    assert row is not None
+    assert row.label == vote(tied) == "HUM"  # a tie goes to the first answer given; drafts do not count
+    assert vote([Answer("dee", "discarded", None)]) is None

@@ -1,7 +1,9 @@
 """The fault suite's driver: a multi-batch run on a real stack, a fault injected into each batch,
 the invariants checked after each."""
 
+import functools
 import os
+import shutil
 import signal
 import statistics
 import sys
@@ -10,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import psutil
 
 from common import events
@@ -23,11 +26,12 @@ from stack.paths import StackPaths
 from tests.faults.invariants import RunView, violations
 from tests.support.services import Services
 from tests.support.stack import LocalStack
+from trainer.scores import PoolScores, ScoresManifest, ScoreStore
 
 ROOT = Path(__file__).resolve().parents[2]
 RUN = "faults"
 BATCH = 20
-DEFAULT_FAULTS = 14
+DEFAULT_FAULTS = 16
 """Each kind once: `make test` stays short; `make soak` repeats them."""
 WAIT_S = 300.0
 """How long a batch may take to be learned after its fault: long enough never to cut a recovery short."""
@@ -67,7 +71,7 @@ class FaultSession:
 
     def start(self) -> None:
         for name in ("watcher", "worker.1", "worker.2"):
-            self.services.start(name)
+            self.start_service(name)
         self.annotator = SimulatedAnnotator(self.connection, RUN)
         self.redis = self.connection.redis()
         spec = RunRegistry(self.redis).get(RUN).spec
@@ -155,19 +159,27 @@ class FaultSession:
                 return name
         raise AssertionError(f"pid {pid} belongs to no service started here")
 
+    def start_service(self, name: str) -> None:
+        # No worker takes the heavy queue: background scores land only when a fault lands them.
+        self.services.start(name, *(["--queues", "train"] if name.startswith("worker") else []))
+
     def stack_paths(self) -> StackPaths:
         return StackPaths.under(self.stack.home)
 
     def summary(self) -> str:
-        delays = [o.retry_delay_s for o in self.outcomes if o.retry_delay_s is not None]
-        broken = sum(1 for o in self.outcomes if o.violations)
-        lines = [f"{len(self.outcomes)} faults injected, {broken} with invariant violations"]
+        """Each fault with its batch and time, then each kind with its count, then the totals."""
+        lines = [f"{len(self.outcomes)} faults injected, {self.violation_count()} invariant violations"]
         for outcome in self.outcomes:
             delay = f", retried after {outcome.retry_delay_s:.1f} s" if outcome.retry_delay_s else ""
             lines.append(
-                f"  batch {outcome.batch:3d}  {outcome.fault:<28} {outcome.seconds:6.1f} s{delay}"
+                f"  batch {outcome.batch:3d}  {outcome.fault:<56} {outcome.seconds:6.1f} s{delay}"
                 + (f"  VIOLATIONS: {outcome.violations}" if outcome.violations else "")
             )
+        lines.append("by kind (faults, violations):")
+        for kind in dict.fromkeys(o.fault for o in self.outcomes):
+            of_kind = [o for o in self.outcomes if o.fault == kind]
+            lines.append(f"  {kind:<56} {len(of_kind):3d}  {sum(len(o.violations) for o in of_kind)}")
+        delays = [o.retry_delay_s for o in self.outcomes if o.retry_delay_s is not None]
         if delays:
             lines.append(
                 f"retry delay after SIGKILL: median {statistics.median(delays):.1f} s, "
@@ -175,23 +187,31 @@ class FaultSession:
             )
         return "\n".join(lines)
 
+    def violation_count(self) -> int:
+        return sum(len(outcome.violations) for outcome in self.outcomes)
+
 
 Fault = Callable[[FaultSession], float | None]
 """Injects one fault into the current batch (labelling it on the way); the kill time, if it killed."""
 
 
-def _kill_paused(session: FaultSession, point: str, *, whole_worker: bool) -> float:
+def _kill_paused(
+    session: FaultSession, point: str, *, whole_worker: bool, meanwhile: Callable[[], None] | None = None
+) -> float:
+    """Kill the job paused at ``point`` (and its worker if ``whole_worker``), once ``meanwhile`` ran."""
     session.arm("pause", point)
     session.label()
     pid = session.wait_at(point)
     name = session.service_of(pid)
+    if meanwhile is not None:
+        meanwhile()
     killed_at = time.time()
     os.kill(pid, signal.SIGKILL)
     if whole_worker:
         session.services.kill(name)  # the rest of it: the worker and its scheduler
     session.release(point)
     if whole_worker:
-        session.services.start(name)  # as a supervisor (or Docker's restart policy) would
+        session.start_service(name)  # as a supervisor (or Docker's restart policy) would
     return killed_at
 
 
@@ -228,6 +248,35 @@ def _with_random_queries(kill: Callable[[FaultSession], float]) -> Callable[[Fau
         return killed_at
 
     return fault
+
+
+def _with_scores_landing(point: str) -> Callable[[FaultSession], float]:
+    """A kill at ``point`` after which a better background model's scores land before the retry: a
+    retry that chose again would let them choose (and pre-label) other records."""
+
+    def fault(session: FaultSession) -> float:
+        batch = session.batch
+        landed = session.view.paths.heavy_scores / f"batch-{batch:05d}"
+        try:
+            land = functools.partial(land_scores, session, batch)
+            killed_at = _kill_paused(session, point, whole_worker=False, meanwhile=land)
+            session.wait_learned(batch)
+        finally:
+            shutil.rmtree(landed, ignore_errors=True)  # the faults after this one see the fast model alone
+        return killed_at
+
+    return fault
+
+
+def land_scores(session: FaultSession, batch: int) -> None:
+    """Store pool scores, as a background model that beats every fast one would: random, accuracy 1."""
+    labels = len(session.view.corpus.label_names())
+    proba = np.random.default_rng().dirichlet(np.ones(labels), size=len(session.view.corpus.train_texts))
+    manifest = ScoresManifest(
+        batch=batch, model_version=f"{RUN}-landed-{batch}", labels=0, train_s=0.0, score_s=0.0,
+        accuracy=1.0, macro_f1=1.0, eval_n=len(session.view.corpus.test_texts),
+    )  # fmt: skip
+    ScoreStore(session.view.paths.heavy_scores).save(PoolScores(manifest, proba))
 
 
 def kill_horse_mid_checkpoint(session: FaultSession) -> float:
@@ -310,6 +359,8 @@ FAULTS: dict[str, Fault] = {
     "kill work-horse after logging, before the run moves": kill_horse_after_logging,
     "kill work-horse after the checkpoint, queries random": _with_random_queries(kill_horse_after_commit),
     "kill work-horse after logging, queries random": _with_random_queries(kill_horse_after_logging),
+    "kill work-horse after the checkpoint, scores land": _with_scores_landing("committed"),
+    "kill work-horse after logging, scores land": _with_scores_landing("logged"),
     "kill work-horse mid-checkpoint": kill_horse_mid_checkpoint,
     "kill worker before the figures are recorded": kill_worker_before_record,
     "job raises": job_raises,
@@ -327,9 +378,15 @@ def fault_count() -> int:
 
 
 def schedule(count: int) -> list[str]:
-    """``count`` faults: every kind once, then again in the same order, the 30 s outage only once."""
-    kinds = list(FAULTS)
-    repeatable = [kind for kind in kinds if kind != "Argilla away 30 s"]
+    """``count`` faults: every kind once, then again in the same order, the 30 s outage only once.
+
+    ALLOOP_FAULT_KINDS (text that kinds contain, e.g. ``scores land``) narrows it to those kinds.
+    """
+    only = os.environ.get("ALLOOP_FAULT_KINDS", "")
+    kinds = [kind for kind in FAULTS if only in kind]
+    if not kinds:
+        raise ValueError(f"ALLOOP_FAULT_KINDS={only!r} names no fault kind; kinds: {', '.join(FAULTS)}")
+    repeatable = [kind for kind in kinds if kind != "Argilla away 30 s"] or kinds
     chosen = kinds[:count]
     while len(chosen) < count:
         chosen += repeatable[: count - len(chosen)]

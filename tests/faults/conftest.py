@@ -20,9 +20,10 @@ def session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FaultSession]:
     )
     try:
         # Enough questions for one batch of 20 per fault, and few enough to embed quickly. No stopping
-        # criterion: the run must go on for every fault.
+        # criterion: the run must go on for every fault. Two-speed, so that a fault can land scores.
         data = small_trec(tmp_path_factory.mktemp("trec"), train=max(1500, BATCH * (fault_count() + 10)))
         flags = ["--dataset", str(data), "--stopping", "none", "--batch-size", str(BATCH), "--workspace", RUN]
+        flags += ["--heavy-backend", "transformer"]
         alloop(env, "init", "--name", RUN, *flags)
         session.start()
         yield session

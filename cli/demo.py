@@ -162,10 +162,12 @@ def _simulate(settings: Settings, connection: Connection, iterations: int) -> No
         "labels",
         "accuracy (95 %)",
         "macro-F1 (95 %)",
+        "fast",
+        "background",
         "train s",
         "model",
         "next batch by",
-        title=f"run {RUN}: the simulated annotator labels",
+        title=f"run {RUN}: the simulated annotator labels (figures: the model serving the next batch)",
     )
     after = events.last_id(client, RUN)
     last = None
@@ -178,6 +180,8 @@ def _simulate(settings: Settings, connection: Connection, iterations: int) -> No
                 str(last.labels),
                 last.accuracy_text(),
                 last.macro_f1_text(),
+                _accuracy(last.fast_accuracy),
+                _accuracy(last.heavy_accuracy, last.heavy_labels),
                 f"{last.timings.train:.2f}",
                 _model_name(last),
                 last.served_by,
@@ -192,10 +196,17 @@ def _simulate(settings: Settings, connection: Connection, iterations: int) -> No
     console.print(f"curve: alloop report --run {RUN}   data: {RunPaths.of(settings.home, RUN).root}")
 
 
+def _accuracy(value: float | None, labels: int | None = None) -> str:
+    """``0.812``, with the labels it rests on when a model lags (``0.918 on 100``); ``—`` without."""
+    if value is None:
+        return "—"
+    return f"{value:.3f}" + (f" on {labels}" if labels is not None else "")
+
+
 def _model_name(updated: events.ModelUpdated) -> str:
-    """What ``auto`` trained (``emb+words C=10 balanced``), else the backend's name."""
+    """The serving model: what ``auto`` trained (``emb+words C=10 balanced``), else the backend's name."""
     choice = updated.choice
-    if choice is None:
+    if choice is None or updated.served_by == "heavy":
         return updated.model_version.split(":", 1)[0]
     features = choice.features.replace("embeddings", "emb")
     return f"{features} C={choice.C:g}" + (" balanced" if choice.class_weight else "")

@@ -12,9 +12,21 @@ from common.events import Evaluation
 from common.files import atomic_write_bytes
 
 
-def plot_curve(run: str, labels: list[int], figures: list[Evaluation], target: Path) -> None:
-    """Accuracy and macro-F1 against labels learned; points without a figure are left out."""
+def plot_curve(
+    run: str,
+    labels: list[int],
+    figures: list[Evaluation],
+    target: Path,
+    models: dict[str, list[float | None]] | None = None,
+) -> None:
+    """Accuracy and macro-F1 of the serving model against labels learned, each with its band;
+    ``models``: each model's own accuracy (two-speed learning), as thin lines. Points without a
+    figure are left out."""
     figure, axes = plt.subplots(figsize=(7, 4.5), dpi=120)
+    for name, accuracies in (models or {}).items():
+        kept = [(x, value) for x, value in zip(labels, accuracies, strict=True) if value is not None]
+        if kept:
+            axes.plot(*zip(*kept, strict=True), linestyle=":", linewidth=1, marker=".", label=name)
     for name, marker, style in (("accuracy", "o", "-"), ("macro_f1", "s", "--")):
         points = [
             (count, getattr(item, name), getattr(item, f"{name}_low"), getattr(item, f"{name}_high"))
@@ -24,7 +36,8 @@ def plot_curve(run: str, labels: list[int], figures: list[Evaluation], target: P
         if not points:
             continue
         xs, values, lows, highs = zip(*points, strict=True)
-        (line,) = axes.plot(xs, values, marker=marker, linestyle=style, label=name.replace("_", "-"))
+        label = name.replace("_", "-") + (" (serving model)" if models else "")
+        (line,) = axes.plot(xs, values, marker=marker, linestyle=style, linewidth=2, label=label)
         if all(low is not None for low in lows):
             axes.fill_between(xs, lows, highs, color=line.get_color(), alpha=0.15, linewidth=0)
     axes.set(xlabel="labels learned", ylabel=_basis(figures), title=f"alloop run {run}", ylim=(0, 1))

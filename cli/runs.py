@@ -4,6 +4,7 @@ import csv
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -16,7 +17,7 @@ from common.connection import Connection, resolve_connection
 from common.corpus import Corpus
 from common.errors import UserError
 from common.queues import train_queue
-from common.runs import RunPaths, RunRegistry, read_metrics
+from common.runs import Run, RunPaths, RunRegistry, read_metrics
 from common.settings import get_settings
 from common.spec import RunSpec, load_spec
 from trainer import eval_sample
@@ -157,30 +158,48 @@ def status(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) ->
     settings = get_settings()
     client = resolve_connection(settings).redis()
     queue = train_queue(client)
+    table = Table(*STATUS_COLUMNS, title="alloop runs")
     rows = []
-    columns = ("run", "batch", "labelled", "last accuracy (95 %)", "rests on", "state")
-    table = Table(*columns, title="alloop runs")
     for run in RunRegistry(client).all():
-        recorded = read_metrics(RunPaths.of(settings.home, run.name))
-        last = events.Evaluation.model_validate(recorded[-1]) if recorded else None
-        labelled = recorded[-1]["labels"] if recorded else 0
-        figures = last.model_dump() if last else {}
-        row = {"run": run.name, "batch": run.batch, "labelled": labelled, **figures}
-        rows.append({**row, "state": run.state.value})
-        table.add_row(
-            run.name,
-            str(run.batch),
-            str(labelled),
-            last.accuracy_text() if last else "—",
-            last.basis if last else "—",
-            run.state.value,
-        )
+        row, cells = _status_of(run, read_metrics(RunPaths.of(settings.home, run.name)))
+        rows.append(row)
+        table.add_row(*cells)
     summary = {"runs": rows, "queue_depth": queue.count, "workers": Worker.count(queue=queue)}
     if as_json:
         typer.echo(json.dumps(summary, indent=2))
         return
     console.print(table)
     console.print(f"queue depth: {summary['queue_depth']}   workers: {summary['workers']}")
+
+
+STATUS_COLUMNS = ("run", "batch", "labelled", "last accuracy (95 %)", "rests on", "model", "state")
+
+
+def _status_of(run: Run, recorded: list[dict[str, Any]]) -> tuple[dict[str, Any], list[str]]:
+    """A run's status as JSON and as table cells: its last figures are the serving model's."""
+    last = recorded[-1] if recorded else {}
+    figures = events.Evaluation.model_validate(last) if last else None
+    labelled = last.get("labels", 0)
+    served_by = str(last.get("served_by", "fast")) if last else "—"
+    row = {
+        "run": run.name,
+        "batch": run.batch,
+        "labelled": labelled,
+        "served_by": served_by,
+        **(figures.model_dump() if figures else {}),
+        **{key: last.get(key) for key in ("fast_accuracy", "heavy_accuracy", "heavy_labels") if last},
+        "state": run.state.value,
+    }
+    cells = [
+        run.name,
+        str(run.batch),
+        str(labelled),
+        figures.accuracy_text() if figures else "—",
+        figures.basis if figures else "—",
+        served_by,
+        run.state.value,
+    ]
+    return row, cells
 
 
 def report(
@@ -211,14 +230,28 @@ def report(
 
     target = output or paths.root / "report.png"
     figures = [events.Evaluation.model_validate(row) for row in rows]
-    plot_curve(run, [row["labels"] for row in rows], figures, target)
+    models = {
+        "fast model (accuracy)": [_figure(row, "fast") for row in rows],
+        "background model (accuracy)": [_figure(row, "heavy") for row in rows],
+    }
+    two_speed = any(value is not None for value in models["background model (accuracy)"])
+    plot_curve(run, [row["labels"] for row in rows], figures, target, models if two_speed else None)
     console.print(f"wrote {target}")
 
 
 REPORT_COLUMNS = [
     "batch", "labels", "evaluated_on", "eval_n", "accuracy", "accuracy_low", "accuracy_high",
     "macro_f1", "macro_f1_low", "macro_f1_high",
+    "served_by", "fast_accuracy", "heavy_accuracy", "heavy_labels",
 ]  # fmt: skip
+"""The serving model's figures, then each model's accuracy (two-speed learning)."""
+
+
+def _figure(row: dict[str, object], model: str) -> float | None:
+    """``model``'s (fast or heavy) accuracy in a metrics.jsonl row; None where the row has none."""
+    figures = row.get(model)
+    value = figures.get("accuracy") if isinstance(figures, dict) else None
+    return float(value) if isinstance(value, int | float) else None
 
 
 def _cell(value: object) -> object:

@@ -9,12 +9,13 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 import redis
-from pydantic import BaseModel, Field, TypeAdapter
+from pydantic import BaseModel, Field, TypeAdapter, computed_field, model_validator
 
 from common import keys
 
-SCHEMA_VERSION = 2
-"""2: model figures may be null and say what they rest on (``evaluated_on``, ``eval_n``, intervals)."""
+SCHEMA_VERSION = 3
+"""2: model figures may be null and say what they rest on (``evaluated_on``, ``eval_n``, intervals).
+3: ``model.updated``'s figures are the serving model's; ``fast`` and ``heavy`` hold each model's."""
 STREAM_MAXLEN = 100_000
 
 
@@ -140,25 +141,63 @@ def _with_interval(value: float | None, low: float | None, high: float | None) -
     return f"{value:.3f} ({low:.2f}-{high:.2f})"
 
 
+class ModelFigures(Evaluation):
+    """One model's figures, what they rest on, and how many labels it learned."""
+
+    labels: int
+    model_version: str | None = None
+    per_class_f1: dict[str, float] = Field(default_factory=dict)
+
+
 class ModelUpdated(_Event, Evaluation):
-    """The model learned batch ``batch``; its figures are on the test split or the evaluation sample."""
+    """The run learned batch ``batch``.
+
+    Its figures (``accuracy``, ``macro_f1``, their intervals, ``per_class_f1``) are those of the
+    model that serves the next batch (``served_by``): the one that chose it and suggests its labels,
+    and the one `alloop export-model` gives by default. ``fast`` and ``heavy`` hold each model's own.
+    """
 
     type: Literal["model.updated"] = "model.updated"
     batch: int
-    model_version: str
-    labels: int
+    model_version: str = Field(description="The serving model.")
+    labels: int = Field(description="Labels learned so far (the run's own learner learned them all).")
     per_class_f1: dict[str, float]
     timings: Timings
     served_by: Served = Field(
         default="fast", description="Which model chose and pre-labelled the next batch."
     )
-    heavy_accuracy: float | None = Field(
-        default=None,
-        description="Accuracy of the newest background model on the same held-out labels, when there is one.",
+    fast: ModelFigures = Field(description="The run's own learner, which learned this batch.")
+    heavy: ModelFigures | None = Field(
+        default=None, description="The newest background model (two-speed learning), when there is one."
     )
     choice: ModelChoice | None = Field(
         default=None, description="The model the ``auto`` backend trained; null for other backends."
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _fast_before_version_3(cls, data: Any) -> Any:
+        """Before schema 3 an event's own figures were the learner's: read them as ``fast``."""
+        if isinstance(data, dict) and "fast" not in data:
+            own = [*Evaluation.model_fields, "labels", "model_version", "per_class_f1"]
+            data = {**data, "fast": {key: data[key] for key in own if key in data}}
+        return data
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def fast_accuracy(self) -> float | None:
+        return self.fast.accuracy
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def heavy_accuracy(self) -> float | None:
+        return self.heavy.accuracy if self.heavy else None
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def heavy_labels(self) -> int | None:
+        """Labels the background model learned: it lags the run by the batches it is behind."""
+        return self.heavy.labels if self.heavy else None
 
 
 class HeavyModel(Evaluation):
@@ -167,6 +206,7 @@ class HeavyModel(Evaluation):
     batch: int
     model_version: str
     labels: int
+    per_class_f1: dict[str, float] = Field(default_factory=dict)
     train_s: float
     score_s: float
 

@@ -72,11 +72,7 @@ def export_model(
         "model": spec.model,
         "model_version": model_version(spec, chosen, learner.version_tag),
         "labelled": learner.labelled_count,
-        "metrics": {
-            key: manifest.metrics[key]
-            for key in (*Evaluation.model_fields, "per_class_f1")
-            if key in manifest.metrics  # with what they rest on (evaluated_on, eval_n) and intervals
-        },
+        "metrics": _fast_figures(manifest.metrics),
         "exported_at": datetime.now(UTC).isoformat(),
     }
     max_length = getattr(learner.backend, "max_length", None)
@@ -95,6 +91,14 @@ def export_model(
         labels=learner.label_names,
         loads_with=loads_with,
     )
+
+
+def _fast_figures(recorded: dict[str, Any]) -> dict[str, Any]:
+    """The run's own learner's figures in a checkpoint's ``model.updated``, with what they rest on
+    (evaluated_on, eval_n) and their intervals."""
+    own = recorded.get("fast")
+    figures = own if isinstance(own, dict) else recorded  # before schema 3 the event's own were its
+    return {key: figures[key] for key in (*Evaluation.model_fields, "per_class_f1") if key in figures}
 
 
 def _spec(paths: RunPaths, run: str) -> RunSpec:

@@ -14,6 +14,7 @@ backlog of heavy jobs collapses into one training on the newest labels.
 
 import logging
 import time
+from dataclasses import dataclass, replace
 
 import numpy as np
 import redis
@@ -31,13 +32,51 @@ from trainer.context import corpus_of, model_version
 from trainer.failures import report_failure
 from trainer.learner import Learner
 from trainer.lease import lease
-from trainer.metrics import measure, unmeasured
+from trainer.metrics import Metrics, measure, unmeasured
 from trainer.scores import PoolScores, ScoresManifest, ScoreStore
 
 log = logging.getLogger("alloop.trainer.heavy")
 
 HEAVY_JOB = "trainer.heavy.train_heavy"
 LOCK_WAIT_S = JOB_TIMEOUT_S
+
+
+@dataclass(frozen=True)
+class Background:
+    """The background model at one step of a run: its figures beside the learner's, and its pool
+    scores when it serves the next batch."""
+
+    manifest: ScoresManifest
+    metrics: Metrics
+    serving: PoolScores | None
+
+
+def newest_background(
+    spec: RunSpec, scores: ScoreStore, learner: Learner, fast: Metrics
+) -> Background | None:
+    """The newest background model, scored on the same held-out labels as the learner (``fast``
+    its figures), with its pool scores when it is the better of the two and the strategy chooses
+    by scores alone.
+
+    On the test split its manifest holds its figures; the evaluation sample grows with every
+    batch, so there its stored pool scores are scored anew on the answers so far.
+    """
+    newest = scores.newest() if spec.heavy_backend is not None else None
+    if newest is None:
+        return None
+    stored = None
+    if fast.evaluated_on == "eval-sample":
+        stored = scores.load(newest.batch)
+        metrics = replace(learner.estimate(stored.proba), labels=newest.labels)
+    else:
+        metrics = Metrics.of(newest)
+    if not (_ahead(metrics, fast) and learner.queries_by_scores):
+        return Background(newest, metrics, None)
+    return Background(newest, metrics, stored or scores.load(newest.batch))  # read only when it serves
+
+
+def _ahead(heavy: Metrics, fast: Metrics) -> bool:
+    return heavy.accuracy is not None and fast.accuracy is not None and heavy.accuracy > fast.accuracy
 
 
 def enqueue_heavy(connection: redis.Redis, run: str, batch: int) -> None:
@@ -114,7 +153,7 @@ def fit_and_score(spec: RunSpec, learner: Learner, batch: int, device: str) -> P
     manifest = ScoresManifest(
         batch=batch,
         model_version=model_version(spec, batch, Backend(spec.heavy_backend).value),
-        **metrics.figures(),
+        **vars(metrics),
         train_s=trained - started,
         score_s=scored - trained,
     )

@@ -23,11 +23,10 @@ from common.spec import RunSpec
 from trainer.backends.selection import Selection
 from trainer.context import corpus_fingerprint, corpus_of, model_version
 from trainer.failures import report_failure
-from trainer.heavy import enqueue_heavy
+from trainer.heavy import enqueue_heavy, newest_background
 from trainer.learner import Learner
 from trainer.lease import lease
-from trainer.metrics import Metrics
-from trainer.scores import PoolScores, ScoresManifest, ScoreStore
+from trainer.scores import ScoreStore
 
 log = logging.getLogger("alloop.trainer")
 
@@ -186,40 +185,36 @@ class Training:
 
     def _step(self, batch: int, learner: Learner, clock: Stopwatch) -> Manifest:
         """What checkpoint ``batch`` holds beside the learner: the next batch with its suggestions, the
-        model that chose it, the figures, and whether the run stops."""
-        heavy = self.scores.newest() if self.spec.heavy_backend is not None else None
-        metrics: Metrics | None = None
-        serving: PoolScores | None = None
-        heavy_accuracy = heavy.accuracy if heavy else None
-        if heavy is not None and learner.queries_by_scores:
-            with clock.step("evaluate"):
-                metrics = learner.evaluate()
-                serving, heavy_accuracy = self._heavy_if_better(learner, metrics, heavy)
+        model that chose it, the figures (the serving model's first), and whether the run stops."""
+        with clock.step("evaluate"):
+            fast = learner.evaluate()
+            background = newest_background(self.spec, self.scores, learner, fast)
+        serving = background.serving if background else None
         proba = serving.proba if serving else None
         with clock.step("query"):
             next_batch = learner.query(proba)
             suggestions = learner.suggest(next_batch, proba)
-        if metrics is None:
-            with clock.step("evaluate"):
-                metrics = learner.evaluate()
         own_version = model_version(self.spec, batch, learner.version_tag)
         stopped: AutoStop | None = None
         if learner.stop_reached() or not next_batch:
             stopped = "criterion" if next_batch else "pool-exhausted"
+        headline = background.metrics if background and serving else fast
+        version = serving.manifest.model_version if serving else own_version
         updated = events.ModelUpdated(
             run=self.run.name,
             batch=batch,
-            model_version=own_version,
-            **vars(metrics),
+            **{**vars(headline), "labels": fast.labels},
+            model_version=version,
             timings=events.Timings(),
             served_by="heavy" if serving else "fast",
-            heavy_accuracy=heavy_accuracy,
+            fast=fast.of_model(own_version),
+            heavy=background.metrics.of_model(background.manifest.model_version) if background else None,
             choice=model_choice(learner),
         )
         return Manifest(
             batch=batch,
-            model_version=serving.manifest.model_version if serving else own_version,
-            labels=metrics.labels,
+            model_version=version,
+            labels=fast.labels,
             next_batch=next_batch,
             suggestions=suggestions or None,
             # The whole event, so that finish() can record it, on a first try or a retry.
@@ -260,24 +255,6 @@ class Training:
                 updated.timings = events.Timings(**clock.seconds, total=sum(clock.seconds.values()))
             self._record(updated, retried=retried)
         self._close(manifest, retried=retried)
-
-    def _heavy_if_better(
-        self, learner: Learner, metrics: Metrics, heavy: ScoresManifest
-    ) -> tuple[PoolScores | None, float | None]:
-        """The background model's pool scores if it beats the learner on the same held-out labels
-        (else None), and its accuracy there.
-
-        On the test split its manifest holds its accuracy; the evaluation sample grows with every
-        batch, so there its stored pool scores are scored anew on the answers so far.
-        """
-        scores = None
-        accuracy = heavy.accuracy
-        if metrics.evaluated_on == "eval-sample":
-            scores = self.scores.load(heavy.batch)
-            accuracy = learner.estimate(scores.proba).accuracy
-        if accuracy is None or metrics.accuracy is None or accuracy <= metrics.accuracy:
-            return None, accuracy
-        return scores or self.scores.load(heavy.batch), accuracy  # the pool's scores: read only when used
 
     def _check_corpus(self) -> None:
         """Refuse to go on if the data changed under the run: its pool indices would name other texts."""

@@ -1,13 +1,12 @@
 """How well a model labels held-out data, with a 95 % interval for what the figure rests on."""
 
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, fields
 
 import numpy as np
 from scipy import stats
 from sklearn.metrics import accuracy_score, f1_score
 
-from common.events import EvaluatedOn
+from common.events import EvaluatedOn, HeavyModel, ModelFigures
 
 CONFIDENCE = 0.95
 RESAMPLES = 1000
@@ -33,9 +32,14 @@ class Metrics:
     macro_f1_low: float | None = None
     macro_f1_high: float | None = None
 
-    def figures(self) -> dict[str, Any]:
-        """Every field but ``per_class_f1``: what an event's or manifest's figures are built from."""
-        return {key: value for key, value in vars(self).items() if key != "per_class_f1"}
+    @classmethod
+    def of(cls, model: HeavyModel) -> "Metrics":
+        """The figures a background model's manifest holds."""
+        return cls(**model.model_dump(include={field.name for field in fields(cls)}))
+
+    def of_model(self, version: str) -> ModelFigures:
+        """These figures as an event carries them, for the model named ``version``."""
+        return ModelFigures(**vars(self), model_version=version)
 
 
 def measure(

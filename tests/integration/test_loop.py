@@ -108,9 +108,12 @@ def test_the_run_continues_after_the_watcher_and_worker_are_killed(
 def test_report_writes_a_png_and_csv(three_batches: None, env: dict[str, str], stack: LocalStack) -> None:
     csv = alloop(env, "report", "--run", RUN, "--format", "csv").stdout.splitlines()
     assert csv[0] == (
-        "batch,labels,evaluated_on,eval_n,accuracy,accuracy_low,accuracy_high,macro_f1,macro_f1_low,macro_f1_high"
+        "batch,labels,evaluated_on,eval_n,accuracy,accuracy_low,accuracy_high,macro_f1,macro_f1_low,macro_f1_high,"
+        "served_by,fast_accuracy,heavy_accuracy,heavy_labels"
     )
     assert csv[1].startswith("0,20,test,")  # the test split's every label
+    accuracy = csv[1].split(",")[4]
+    assert csv[1].endswith(f",fast,{accuracy},,")  # one model, which serves: its own figures are the headline
     alloop(env, "report", "--run", RUN)
     png = RunPaths.of(stack.home, RUN).root / "report.png"
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -84,8 +84,15 @@ def test_the_background_model_reports_and_is_weighed(history: list[events.Event]
     weighed = [e for e in history if isinstance(e, events.ModelUpdated) and e.heavy_accuracy is not None]
     assert weighed, "no training job saw the background model's scores"
     for event in weighed:
-        expected = "heavy" if event.heavy_accuracy > event.accuracy else "fast"  # type: ignore[operator]
+        expected = "heavy" if event.heavy_accuracy > event.fast_accuracy else "fast"  # type: ignore[operator]
         assert event.served_by == expected, event
+        # The headline is the serving model's: the one that chose the next batch and suggests its labels.
+        serving = event.heavy if expected == "heavy" else event.fast
+        assert serving is not None and (event.accuracy, event.model_version) == (
+            serving.accuracy,
+            serving.model_version,
+        )
+        assert event.labels == event.fast.labels >= (event.heavy_labels or 0)
 
 
 def test_each_batch_is_pre_labelled_by_the_model_that_chose_it(

@@ -1,5 +1,7 @@
 """Event schemas round-trip through Redis Streams, and consumer groups can read them."""
 
+import json
+
 import fakeredis
 import pytest
 
@@ -75,3 +77,11 @@ def test_reading_after_the_last_id_misses_nothing_published_between_reads() -> N
     after = events.last_id(client, "r1")
     events.publish(client, events.RunResumed(run="r1", batch=1))  # before anyone reads
     assert [event.batch for _, event in events.read(client, "r1", after=after)] == [1]  # type: ignore[union-attr]
+
+
+def test_a_model_updated_of_schema_2_reads_its_figures_as_the_learners() -> None:
+    old = SAMPLES[3].model_dump(mode="json", exclude={"fast", "heavy", "fast_accuracy", "heavy_accuracy"})
+    read = events.decode({b"event": json.dumps({**old, "version": 2}).encode()})
+    assert isinstance(read, events.ModelUpdated) and read.version == 2
+    assert (read.fast.accuracy, read.fast.labels, read.fast_accuracy) == (0.8, 39, 0.8)
+    assert read.heavy is None and read.served_by == "fast"

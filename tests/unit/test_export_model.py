@@ -296,3 +296,12 @@ def test_the_cli_refuses_bad_input_in_one_line(run_home: Path, tmp_path: Path) -
         assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], result.stderr
         assert "Traceback" not in result.stderr
     assert not (tmp_path / "m").exists()
+
+
+def test_the_exported_learner_says_its_own_figures_when_the_background_model_serves() -> None:
+    from trainer.export import _fast_figures
+
+    fast = {"accuracy": 0.7, "macro_f1": 0.6, "evaluated_on": "test", "eval_n": 500, "labels": 80}
+    served = {"accuracy": 0.9, "macro_f1": 0.88, "served_by": "heavy", "labels": 80, "fast": fast}
+    assert _fast_figures(served) == {"accuracy": 0.7, "macro_f1": 0.6, "evaluated_on": "test", "eval_n": 500}
+    assert _fast_figures(fast) == _fast_figures(served)  # schema 2: its own figures were the learner's

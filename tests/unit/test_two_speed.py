@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 
 from common.corpus import Corpus
-from common.events import EVENT, HeavyUpdated, ModelUpdated, Timings
+from common.events import EVENT, HeavyUpdated, ModelFigures, ModelUpdated, Timings
 from common.spec import Backend, RunSpec
 from tests.unit.test_learner import LABELS, spec, synthetic
-from trainer.heavy import fit_and_score
+from trainer.heavy import fit_and_score, newest_background
 from trainer.learner import Learner
 from trainer.scores import PoolScores, ScoresManifest, ScoreStore
 
@@ -105,8 +105,41 @@ def test_heavy_backend_must_differ_from_the_backend() -> None:
 def test_two_speed_events_round_trip() -> None:
     heavy = HeavyUpdated(run="r", **manifest(2).model_dump())
     assert EVENT.validate_json(heavy.model_dump_json()) == heavy
+    fast = ModelFigures(accuracy=0.7, macro_f1=0.6, labels=80, model_version="auto/batch-3")
+    background = ModelFigures(accuracy=0.85, macro_f1=0.8, labels=60, model_version="setfit/batch-2")
     updated = ModelUpdated(
-        run="r", batch=3, model_version="v", labels=80, accuracy=0.8, macro_f1=0.7, per_class_f1={},
-        timings=Timings(), served_by="heavy", heavy_accuracy=0.85,
+        run="r", batch=3, model_version="setfit/batch-2", labels=80, accuracy=0.85, macro_f1=0.8,
+        per_class_f1={}, timings=Timings(), served_by="heavy", fast=fast, heavy=background,
     )  # fmt: skip
     assert EVENT.validate_json(updated.model_dump_json()) == updated
+    dumped = updated.model_dump()
+    assert (dumped["fast_accuracy"], dumped["heavy_accuracy"], dumped["heavy_labels"]) == (0.7, 0.85, 60)
+    assert dumped["version"] == 3
+
+
+def two_speed(learner: Learner) -> RunSpec:
+    return learner.spec.model_copy(update={"heavy_backend": Backend.transformer})
+
+
+def test_a_background_model_ahead_on_the_test_split_serves_with_its_own_figures(tmp_path: Path) -> None:
+    learner = taught_learner(tmp_path)
+    fast = learner.evaluate()
+    store = ScoreStore(tmp_path / "heavy")
+    proba = np.random.default_rng(1).dirichlet(np.ones(3), size=learner.pool_size)
+    assert newest_background(two_speed(learner), store, learner, fast) is None  # nothing landed yet
+    store.save(PoolScores(manifest(0, accuracy=1.0), proba))
+    ahead = newest_background(two_speed(learner), store, learner, fast)
+    assert ahead is not None and ahead.serving is not None
+    assert (ahead.metrics.accuracy, ahead.metrics.labels) == (1.0, 20)  # the manifest's, on its labels
+    np.testing.assert_allclose(ahead.serving.proba, proba, rtol=1e-6)
+    assert newest_background(learner.spec, store, learner, fast) is None  # a run without two speeds
+
+
+def test_a_background_model_behind_is_reported_but_does_not_serve(tmp_path: Path) -> None:
+    learner = taught_learner(tmp_path)
+    fast = learner.evaluate()
+    assert fast.accuracy is not None and fast.accuracy > 0.0
+    store = ScoreStore(tmp_path / "heavy")
+    store.save(PoolScores(manifest(0, accuracy=0.0), np.full((learner.pool_size, 3), 1 / 3)))
+    behind = newest_background(two_speed(learner), store, learner, fast)
+    assert behind is not None and behind.serving is None and behind.metrics.accuracy == 0.0

@@ -19,6 +19,7 @@ COMMANDS: dict[str, str] = {  # benchmark name -> module in bench/
     "workers": "workers",
     "scoring": "scoring",
     "pool-scale": "pool_scale",
+    "heavy-budget": "heavy_budget",
 }
 
 for name, module in COMMANDS.items():

@@ -62,6 +62,8 @@ class _State:
         # A checkpoint written before a field existed restores with the field's default.
         defaults = _State(spec_json="", label_names=[], options=BackendOptions()).__dict__
         self.__dict__.update(defaults | saved)
+        # Likewise for the backend options (a pickled model keeps only the fields it had).
+        self.options = BackendOptions(**vars(self.options))
 
 
 class Learner:

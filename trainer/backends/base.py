@@ -20,6 +20,9 @@ class BackendOptions(BaseModel):
     num_epochs: int | None = Field(default=None, ge=1)
     train_batch_size: int | None = Field(default=None, ge=1)
     max_length: int | None = Field(default=None, ge=8, description="Token limit per text.")
+    step_budget: int | None = Field(
+        default=None, ge=0, description="SetFit: most training steps of pairs (0: no bound)."
+    )
 
 
 class ClassifierBackend(ABC):

@@ -230,9 +230,9 @@ def report(
 
     target = output or paths.root / "report.png"
     figures = [events.Evaluation.model_validate(row) for row in rows]
-    models = {
-        "fast model (accuracy)": [_figure(row, "fast") for row in rows],
-        "background model (accuracy)": [_figure(row, "heavy") for row in rows],
+    models = {  # rows before schema 3 have no fast_accuracy: their accuracy was the learner's
+        "fast model (accuracy)": [row.get("fast_accuracy", row.get("accuracy")) for row in rows],
+        "background model (accuracy)": [row.get("heavy_accuracy") for row in rows],
     }
     two_speed = any(value is not None for value in models["background model (accuracy)"])
     plot_curve(run, [row["labels"] for row in rows], figures, target, models if two_speed else None)
@@ -245,13 +245,6 @@ REPORT_COLUMNS = [
     "served_by", "fast_accuracy", "heavy_accuracy", "heavy_labels",
 ]  # fmt: skip
 """The serving model's figures, then each model's accuracy (two-speed learning)."""
-
-
-def _figure(row: dict[str, object], model: str) -> float | None:
-    """``model``'s (fast or heavy) accuracy in a metrics.jsonl row; None where the row has none."""
-    figures = row.get(model)
-    value = figures.get("accuracy") if isinstance(figures, dict) else None
-    return float(value) if isinstance(value, int | float) else None
 
 
 def _cell(value: object) -> object:

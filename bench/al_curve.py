@@ -26,7 +26,7 @@ from bench.output import console, show, write_json
 from common.corpus import Corpus, read_corpus
 from common.files import atomic_write_text
 from common.spec import Backend, DatasetSource, InitialBatch, RunSpec
-from trainer.headless import Round, run_headless
+from trainer.headless import Round, TwoSpeedRound, run_headless, run_two_speed
 
 TUTORIAL_BACKEND = Backend.transformer
 TUTORIAL_STRATEGY = "BreakingTies"
@@ -47,6 +47,10 @@ class Config:
     eval_size: int = 0
     """An evaluation sample of this size (``--eval-sample``): drawn, asked and estimated as a run
     without a test split would, while the test split still gives the truth."""
+    heavy_backend: Backend | None = None
+    seconds_per_label: float | None = None
+    """Two-speed learning (``--seconds-per-label``): ``heavy_backend`` trains in the background
+    against an annotator who takes this long a text, on a simulated clock."""
 
     @property
     def name(self) -> str:
@@ -76,28 +80,57 @@ def curve(
         initial_batch=config.initial_batch,
         stopping_criterion=None,
         eval_size=config.eval_size,
+        heavy_backend=config.heavy_backend,
         seed=seed,
     )
     # One run dir per backend, shared by seeds and roles, so the pool's features are computed once.
     folder = cache / config.backend.value
-    rounds = run_headless(spec, corpus, config.iterations, folder, device, on_round, config.eval_size > 0)
+    if config.seconds_per_label is not None:
+        pace = config.seconds_per_label
+        rounds: Sequence[Round] = run_two_speed(
+            spec, corpus, config.iterations, folder, pace, device, on_round
+        )
+    else:
+        rounds = run_headless(spec, corpus, config.iterations, folder, device, on_round, config.eval_size > 0)
     return result(config, seed, rounds)
 
 
 def result(config: Config, seed: int, rounds: Sequence[Round]) -> dict[str, Any]:
+    return (
+        {
+            "role": config.role,
+            "backend": config.backend.value,
+            "strategy": config.strategy,
+            "initial_batch": config.initial_batch.value,
+            "batch_size": config.batch_size,
+            "seed": seed,
+            "labels": [item.labels for item in rounds],
+            "accuracy": [item.accuracy for item in rounds],
+            "macro_f1": [item.macro_f1 for item in rounds],
+            "update_s": [item.update_s for item in rounds],
+            "query_s": [item.query_s for item in rounds],
+        }
+        | (estimates(rounds) if config.eval_size else {})
+        | two_speed(config, rounds)
+    )
+
+
+def two_speed(config: Config, rounds: Sequence[Round]) -> dict[str, Any]:
+    """Each model's accuracy, which one served, how many batches the background one lagged, and
+    the simulated clock; ``accuracy`` is then the serving model's."""
+    if config.seconds_per_label is None:
+        return {}
+    found = [item for item in rounds if isinstance(item, TwoSpeedRound)]
     return {
-        "role": config.role,
-        "backend": config.backend.value,
-        "strategy": config.strategy,
-        "initial_batch": config.initial_batch.value,
-        "batch_size": config.batch_size,
-        "seed": seed,
-        "labels": [item.labels for item in rounds],
-        "accuracy": [item.accuracy for item in rounds],
-        "macro_f1": [item.macro_f1 for item in rounds],
-        "update_s": [item.update_s for item in rounds],
-        "query_s": [item.query_s for item in rounds],
-    } | (estimates(rounds) if config.eval_size else {})
+        "heavy_backend": config.heavy_backend.value if config.heavy_backend else None,
+        "seconds_per_label": config.seconds_per_label,
+        "fast_accuracy": [item.fast.accuracy for item in found],
+        "heavy_accuracy": [item.heavy.accuracy if item.heavy else None for item in found],
+        "heavy_labels": [item.heavy.labels if item.heavy else None for item in found],
+        "served_by": [item.served_by for item in found],
+        "lag": [item.lag for item in found],
+        "clock_s": [item.clock_s for item in found],
+    }
 
 
 def estimates(rounds: Sequence[Round]) -> dict[str, list[Any]]:
@@ -189,11 +222,12 @@ def report(configs: Sequence[Config], results: Sequence[dict[str, Any]], batch_s
     rows: list[list[object]] = []
     for config in configs:
         rows.append([config.name, config.seeds, *(curves[config.role].get(p, "-") for p in points)])
-    chosen = curves.get("chosen", {})
-    for role in (config.role for config in configs if config.role != "chosen"):
-        if role in curves and "chosen" in curves:
-            baseline = curves[role]
-            rows.append([f"chosen / {role}", "", *(ratio(chosen.get(p), baseline.get(p)) for p in points)])
+    for config in configs:
+        if config.seconds_per_label is not None:  # what the background model adds to the fast one
+            rows.append(ratio_row(curves, config.role, "chosen", points))
+    for config in configs:
+        if config.role != "chosen" and config.seconds_per_label is None:
+            rows.append(ratio_row(curves, "chosen", config.role, points))
     show("mean test accuracy by records labelled", ["configuration", "seeds", *map(str, points)], rows)
     timing_rows: list[list[object]] = []
     for config in configs:
@@ -216,6 +250,14 @@ def report(configs: Sequence[Config], results: Sequence[dict[str, Any]], batch_s
              "test acc. without sample", "test acc. with sample"],
             sampled,
         )  # fmt: skip
+
+
+def ratio_row(
+    curves: dict[str, dict[int, float]], role: str, baseline: str, points: list[int]
+) -> list[object]:
+    """``role``'s mean accuracy over ``baseline``'s at each of ``points``."""
+    own, other = curves.get(role, {}), curves.get(baseline, {})
+    return [f"{role} / {baseline}", "", *(ratio(own.get(p), other.get(p)) for p in points)]
 
 
 def ratio(value: float | None, baseline: float | None) -> object:
@@ -273,6 +315,16 @@ def run(
             "estimate comes to the test accuracy, and what it costs in labels.",
         ),
     ] = 0,
+    seconds_per_label: Annotated[
+        list[float] | None,
+        typer.Option(
+            help="Also run two-speed learning (--heavy-backend in the background) against an annotator "
+            "taking this many seconds a text, on a simulated clock (repeatable)."
+        ),
+    ] = None,
+    heavy_backend: Annotated[
+        Backend, typer.Option(help="The background model of two-speed runs.")
+    ] = Backend.setfit,
 ) -> None:
     """Learning curves of one configuration, random sampling and the small-text tutorial."""
     source = DatasetSource(path=dataset, test=test, text_column=text_column, label_column=label_column)
@@ -289,6 +341,20 @@ def run(
                 "eval-sample", backend, strategy, batch_size, initial_batch, seeds, max_labels, eval_sample
             )
         )
+    configs += [
+        Config(
+            f"two-speed {pace:g} s/label",
+            backend,
+            strategy,
+            batch_size,
+            initial_batch,
+            seeds,
+            max_labels,
+            heavy_backend=heavy_backend,
+            seconds_per_label=pace,
+        )
+        for pace in seconds_per_label or []
+    ]
     if random and strategy != "RandomSampling":
         configs.append(
             Config("random", backend, "RandomSampling", batch_size, initial_batch, seeds, max_labels)

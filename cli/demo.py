@@ -38,7 +38,9 @@ def demo(
         None, "--backend", help="auto (default on CPU) | embeddings | hybrid | transformer | setfit"
     ),
     heavy_backend: str = typer.Option(
-        None, "--heavy-backend", help="Two-speed learning: transformer or setfit trains in the background."
+        None,
+        "--heavy-backend",
+        help="Background model of two-speed learning: setfit (ALLOOP_HEAVY_BACKEND), transformer, none.",
     ),
     labels: str = typer.Option(
         None, "--labels", help="Comma-separated label names, for data without labels (a text column alone)."
@@ -95,7 +97,7 @@ def _spec(
         overrides |= {"dataset.path": HUB_TREC, "dataset.label_column": "coarse_label"}
     else:
         overrides["dataset.path"] = str(_shipped_news())
-    return load_spec(None, overrides)
+    return load_spec(None, overrides, get_settings().heavy_backend)
 
 
 def _hub_reachable() -> bool:

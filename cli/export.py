@@ -13,6 +13,7 @@ from common.export import export_labels, parse_format
 from common.files import check_target
 from common.runs import RunPaths, RunRegistry
 from common.settings import Settings, get_settings
+from common.spec import ModelChoice
 
 console = Console()
 
@@ -62,7 +63,17 @@ def _eval_sample(settings: Settings, run: str) -> list[int]:
 def export_model(
     run: str = typer.Option(..., "--run", help="Run name."),
     out: Path = typer.Option(..., "--out", help="Folder to write the model to."),
-    batch: int = typer.Option(None, "--batch", help="The checkpoint to export (default: the newest)."),
+    batch: int = typer.Option(
+        None,
+        "--batch",
+        help="The model after this batch (default: the newest); for heavy, its labels' last batch.",
+    ),
+    model: ModelChoice = typer.Option(
+        ModelChoice.serving,
+        "--model",
+        help="serving: the model that chooses the next batch and suggests its labels; fast: the run's "
+        "learner; heavy: the background model (two-speed runs).",
+    ),
     force: bool = typer.Option(False, "--force", help="Replace what is at --out."),
 ) -> None:
     """Write the run's trained model as a folder that transformers, sentence-transformers or SetFit loads."""
@@ -71,9 +82,12 @@ def export_model(
     settings = get_settings()
     check_target(out, force)
     with console.status(f"Loading run {run}'s model and writing it to {out}…"):
-        exported = write_model(settings.home, run, out, batch, force, settings.device)
+        exported = write_model(settings.home, run, out, batch, force, settings.device, model)
+    role = "background" if exported.which == "heavy" else "fast"
+    serves = "serving" if exported.serving else "not serving"
     console.print(
-        f"wrote the {exported.backend} model of run [bold]{run}[/] after batch {exported.batch} "
+        f"wrote the {role} ({serves}) {exported.backend} model of run [bold]{run}[/] "
+        f"after batch {exported.batch} "
         f"({exported.model_version}; labels {', '.join(exported.labels)}) to {exported.path}; "
         f"it loads with {exported.loads_with} (see alloop.json)",
         highlight=False,

@@ -50,7 +50,9 @@ def init(
     strategy: str = typer.Option(None, "--strategy", help="small-text query strategy, e.g. BreakingTies."),
     batch_size: int = typer.Option(None, "--batch-size"),
     heavy_backend: str = typer.Option(
-        None, "--heavy-backend", help="Two-speed learning: transformer or setfit trains in the background."
+        None,
+        "--heavy-backend",
+        help="Background model of two-speed learning: setfit (ALLOOP_HEAVY_BACKEND), transformer, none.",
     ),
     subsample: int = typer.Option(None, "--subsample", help="Score at most this many pool items per query."),
     initial: str = typer.Option(None, "--initial", help="random | balanced | cold-start"),
@@ -97,8 +99,8 @@ def init(
         overrides["dataset.path"] = f"argilla:{from_argilla}"  # replaced by the snapshot's path
     if resume and replace:
         raise UserError("--resume and --replace exclude each other; pass one")
-    spec = load_spec(spec_file, overrides)
     settings = get_settings()
+    spec = load_spec(spec_file, overrides, settings.heavy_backend)
     connection = resolve_connection(settings)
     from trainer import lifecycle  # the learning stack loads only here
 

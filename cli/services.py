@@ -1,5 +1,6 @@
 """`alloop watcher` and `alloop worker`: the two long-running services."""
 
+import os
 import signal
 import threading
 from contextlib import ExitStack
@@ -61,6 +62,8 @@ MONITORING_INTERVAL_S = 10
 # rq's default is ten minutes: a worker would take over the scheduler of a dead one (and with it
 # every scheduled retry) only that late.
 MAINTENANCE_INTERVAL_S = 10
+HEAVY_NICE = 10
+"""How much lower a worker of the heavy queue alone runs than other processes (see os.nice)."""
 
 
 def worker(
@@ -84,7 +87,10 @@ def worker(
     from trainer.backends import preload
 
     preload()  # every job is a fork of this process: imports done here are done once
-
+    if names == ["heavy"]:
+        # A background training takes minutes of every core; on a machine it shares with the
+        # training annotators wait for, that one gets the cores first.
+        os.nice(HEAVY_NICE)
     Worker(
         [QUEUES[queue](client) for queue in names],
         connection=client,

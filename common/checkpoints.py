@@ -28,6 +28,20 @@ def digests(folder: Path) -> dict[str, str]:
     return found
 
 
+def verified(folder: Path, expected: dict[str, str], fix: str) -> Path:
+    """``folder``, once every file under it matches ``expected`` (``digests`` written with it); else
+    CheckpointCorrupt naming the files that differ and ``fix``."""
+    if not expected:
+        raise CheckpointCorrupt(f"{folder.parent} lists no file checksums; it cannot be trusted")
+    found = digests(folder)
+    if found != expected:
+        changed = sorted(set(found) ^ set(expected) | {f for f in found if found[f] != expected.get(f)})
+        raise CheckpointCorrupt(
+            f"{folder.parent} does not match its manifest ({', '.join(changed[:5])}); {fix}"
+        )
+    return folder
+
+
 class Manifest(BaseModel):
     """What a checkpoint holds: the learner after learning ``batch``, and the batch it chose next."""
 
@@ -83,20 +97,11 @@ class CheckpointStore(BatchFolders[Manifest]):
 
         Learners are pickles underneath: only what this store wrote, unchanged since, is loaded.
         """
-        folder = self.path(batch) / LEARNER
-        expected = self.manifest(batch).files
-        if not expected:
-            raise CheckpointCorrupt(
-                f"checkpoint {folder.parent} lists no file checksums; it cannot be trusted"
-            )
-        found = digests(folder)
-        if found != expected:
-            changed = sorted(set(found) ^ set(expected) | {f for f in found if found[f] != expected.get(f)})
-            raise CheckpointCorrupt(
-                f"checkpoint {folder.parent} does not match its manifest ({', '.join(changed[:5])}); "
-                "restore it from a backup or delete it and every later one to redo those batches"
-            )
-        return folder
+        return verified(
+            self.path(batch) / LEARNER,
+            self.manifest(batch).files,
+            "restore it from a backup or delete it and every later one to redo those batches",
+        )
 
     def note_path(self, batch: int, name: str) -> Path:
         """A file written after checkpoint ``batch``, beside it (outside its checksums): what a job

@@ -45,6 +45,12 @@ class Settings(BaseSettings):
     device: str = Field(
         default="auto", pattern=r"^(auto|cpu|cuda(:\d+)?)$", description="Where models train."
     )
+    heavy_backend: str = Field(
+        default="setfit",
+        pattern=r"^(none|setfit|transformer|embeddings|hybrid|auto)$",
+        description="The background model of runs `alloop init`/`demo` create without --heavy-backend "
+        "(two-speed learning); none: one speed. Needs a worker on the heavy queue.",
+    )
     poll_interval: float = Field(
         default=0.25, gt=0, le=3600, description="Seconds between the watcher's polls."
     )

@@ -32,6 +32,14 @@ class Backend(StrEnum):
     setfit = "setfit"
 
 
+class ModelChoice(StrEnum):
+    """Which of a run's models to take: the one serving the next batch, the learner's, the background one."""
+
+    serving = "serving"
+    fast = "fast"
+    heavy = "heavy"
+
+
 class InitialBatch(StrEnum):
     random = "random"
     balanced = "balanced"
@@ -108,7 +116,8 @@ class RunSpec(BaseModel):
     heavy_backend: Backend | None = Field(
         default=None,
         description="Two-speed learning: this slower, stronger backend trains in the background and "
-        "takes over choosing batches once it beats the fast one on the test split.",
+        "takes over choosing batches and suggesting labels once it beats the fast one; none: off. "
+        "`alloop init` and `alloop demo` default to ALLOOP_HEAVY_BACKEND (setfit).",
     )
     query_strategy: str = "BreakingTies"
     query_subsample: int | None = Field(
@@ -145,6 +154,11 @@ class RunSpec(BaseModel):
             if len(set(labels)) != len(labels):
                 raise ValueError("label names must be distinct")
         return labels
+
+    @field_validator("heavy_backend", mode="before")
+    @classmethod
+    def _none_is_one_speed(cls, value: object) -> object:
+        return None if isinstance(value, str) and value.lower() == "none" else value
 
     @field_validator("query_strategy")
     @classmethod
@@ -204,8 +218,14 @@ QUERY_STRATEGIES = (
 STOPPING_CRITERIA = ("KappaAverage", "OverallUncertainty", "ClassificationChange")
 
 
-def load_spec(path: Path | None, overrides: dict[str, Any]) -> RunSpec:
-    """A spec from an optional YAML file, with CLI overrides (dotted keys allowed) on top."""
+FINE_TUNED = (Backend.setfit, Backend.transformer)
+"""Backends that fine-tune the encoder: slow enough that they need no background model beside them."""
+
+
+def load_spec(path: Path | None, overrides: dict[str, Any], heavy_default: str | None = None) -> RunSpec:
+    """A spec from an optional YAML file, with CLI overrides (dotted keys allowed) on top; a spec
+    that names no ``heavy_backend`` gets ``heavy_default`` (``ALLOOP_HEAVY_BACKEND``), unless its own
+    backend already fine-tunes."""
     data: dict[str, Any] = {}
     if path is not None:
         try:
@@ -227,6 +247,8 @@ def load_spec(path: Path | None, overrides: dict[str, Any]) -> RunSpec:
         target[leaf] = value
     if isinstance(data.get("dataset"), str):
         data["dataset"] = {"path": data["dataset"]}
+    if heavy_default is not None and "heavy_backend" not in data and data.get("backend") not in FINE_TUNED:
+        data["heavy_backend"] = heavy_default
     try:
         return RunSpec.model_validate(data)
     except ValidationError as error:

@@ -19,10 +19,11 @@ Every folder also holds ``alloop.json``: run, batch, labels, backend, model vers
 
 import copy
 import json
+import shutil
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import joblib
 from sklearn.linear_model import LogisticRegression
@@ -32,9 +33,10 @@ from common.errors import UserError
 from common.events import Evaluation
 from common.files import check_target, staged_output
 from common.runs import RunPaths
-from common.spec import Backend, RunSpec
+from common.spec import Backend, ModelChoice, RunSpec
 from trainer.context import corpus_of, model_version
 from trainer.learner import Learner
+from trainer.scores import KEEP_MODELS, ScoreStore
 
 INFO_FILE = "alloop.json"
 WORDS_FILE = "words_vectorizer.joblib"
@@ -51,21 +53,55 @@ class ExportedModel:
     model_version: str
     labels: list[str]
     loads_with: str
+    which: Literal["fast", "heavy"]
+    serving: bool
+    """Whether this model chose the run's next batch and suggests its labels."""
 
 
 def export_model(
-    home: Path, run: str, out: Path, batch: int | None = None, force: bool = False, device: str = "auto"
+    home: Path,
+    run: str,
+    out: Path,
+    batch: int | None = None,
+    force: bool = False,
+    device: str = "auto",
+    model: ModelChoice = ModelChoice.serving,
 ) -> ExportedModel:
-    """Export checkpoint ``batch`` of ``run`` (default: the newest) to ``out``, atomically."""
+    """Export one of ``run``'s models to ``out``, atomically: by default the one that serves after
+    checkpoint ``batch`` (default: the newest); ``fast`` the learner's, ``heavy`` the background
+    model trained on the labels up to ``batch`` (default: the newest saved)."""
     check_target(out, force)
     paths = RunPaths.of(home, run)
     spec = _spec(paths, run)
     store = CheckpointStore(paths.checkpoints)
+    scores = ScoreStore(paths.heavy_scores)
+    if model == ModelChoice.heavy:
+        heavy = _heavy_batch(scores, spec, batch)
+        return _export_heavy(run, spec, scores, heavy, out, force, serving=_serving_heavy(store) == heavy)
     chosen = _checkpoint(store, run, batch)
+    served = store.manifest(chosen).scores_batch
+    if model == ModelChoice.serving and served is not None:
+        return _export_heavy(run, spec, scores, served, out, force, serving=True)
+    return _export_fast(run, spec, paths, store, chosen, out, force, device, serving=served is None)
+
+
+def _export_fast(
+    run: str,
+    spec: RunSpec,
+    paths: RunPaths,
+    store: CheckpointStore,
+    chosen: int,
+    out: Path,
+    force: bool,
+    device: str,
+    serving: bool,
+) -> ExportedModel:
     manifest = store.manifest(chosen)
     learner = Learner.load(store.learner(chosen), corpus_of(spec), paths.cache, device)
     info = {
         "run": run,
+        "which": "fast",
+        "serving": serving,
         "batch": chosen,
         "labels": learner.label_names,
         "backend": learner.backend_name,
@@ -81,7 +117,7 @@ def export_model(
     with staged_output(out, force) as staged:
         loads_with = save_model(learner, staged)
         info["loads_with"] = loads_with
-        (staged / INFO_FILE).write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
+        _write_info(staged, info)
     return ExportedModel(
         path=out,
         run=run,
@@ -90,7 +126,87 @@ def export_model(
         model_version=str(info["model_version"]),
         labels=learner.label_names,
         loads_with=loads_with,
+        which="fast",
+        serving=serving,
     )
+
+
+def _export_heavy(
+    run: str, spec: RunSpec, scores: ScoreStore, batch: int, out: Path, force: bool, serving: bool
+) -> ExportedModel:
+    """Copy the background model saved with the scores of ``batch`` (checked against its checksums)."""
+    manifest = scores.manifest(batch)
+    try:
+        saved = scores.model(batch)
+    except FileNotFoundError as error:
+        fix = f"export --model fast, or --model heavy --batch {_saved(scores)}"
+        raise UserError(f"run {run!r}: {error}; {fix}") from None
+    assert manifest is not None and manifest.loads_with is not None  # model() found it saved
+    info = {
+        "run": run,
+        "which": "heavy",
+        "serving": serving,
+        "batch": batch,
+        "backend": str(spec.heavy_backend),
+        "model": spec.model,
+        "model_version": manifest.model_version,
+        "labels": manifest.label_names,
+        "labelled": manifest.labels,
+        "metrics": {key: getattr(manifest, key) for key in (*Evaluation.model_fields, "per_class_f1")},
+        "train_s": manifest.train_s,
+        "loads_with": manifest.loads_with,
+        "exported_at": datetime.now(UTC).isoformat(),
+    }
+    with staged_output(out, force) as staged:
+        shutil.copytree(saved, staged)
+        _write_info(staged, info)
+    return ExportedModel(
+        path=out,
+        run=run,
+        batch=batch,
+        backend=str(info["backend"]),
+        model_version=manifest.model_version,
+        labels=manifest.label_names,
+        loads_with=manifest.loads_with,
+        which="heavy",
+        serving=serving,
+    )
+
+
+def _write_info(folder: Path, info: dict[str, Any]) -> None:
+    (folder / INFO_FILE).write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
+
+
+def _serving_heavy(store: CheckpointStore) -> int | None:
+    """The batch of the background model that serves after the newest checkpoint, if one does."""
+    newest = store.batches()
+    return store.manifest(newest[-1]).scores_batch if newest else None
+
+
+def _heavy_batch(scores: ScoreStore, spec: RunSpec, batch: int | None) -> int:
+    saved = scores.models()
+    if spec.heavy_backend is None:
+        raise UserError(
+            f"run {spec.name!r} trains no background model (no heavy_backend); export --model fast"
+        )
+    if not saved:
+        raise UserError(
+            f"run {spec.name!r} has no background model saved yet: a heavy worker trains one after each "
+            "batch (`alloop worker --queue heavy`); export --model fast meanwhile"
+        )
+    if batch is None:
+        return saved[-1]
+    if batch not in saved:
+        raise UserError(
+            f"run {spec.name!r} has no background model of batch {batch}; choose --batch from "
+            f"{_ranges(saved)} (the newest {KEEP_MODELS} are kept) or leave it out for the newest"
+        )
+    return batch
+
+
+def _saved(scores: ScoreStore) -> str:
+    saved = scores.models()
+    return _ranges(saved) if saved else "(none saved)"
 
 
 def _fast_figures(recorded: dict[str, Any]) -> dict[str, Any]:
@@ -139,58 +255,65 @@ def save_model(learner: Learner, folder: Path) -> str:
         raise UserError(f"run {learner.spec.name!r} has no trained model in this checkpoint")
     if kind == Backend.auto:
         return _save_auto(learner, folder)
+    if kind == Backend.hybrid:
+        _save_hybrid(learner, folder)
+        return "sentence-transformers+scikit-learn"
+    return save_classifier(kind, classifier, learner.backend, learner.label_names, folder)
+
+
+SAVED_ALONE = (Backend.embeddings, Backend.setfit, Backend.transformer)
+"""Backends whose classifier is saved without the run's other state (its n-gram vectorizers)."""
+
+
+def save_classifier(kind: Backend, classifier: Any, backend: Any, labels: list[str], folder: Path) -> str:
+    """Write a classifier of backend ``kind`` (one of SAVED_ALONE; the learner's or the background
+    model's) to ``folder`` with the run's label names; which library loads it."""
     if kind == Backend.embeddings:
-        _save_embeddings(learner, folder)
+        _save_embeddings(backend, labels, folder, plain_head(classifier))
         return "setfit"
     if kind == Backend.setfit:
         model = classifier.model
-        model.labels = list(learner.label_names)
+        model.labels = list(labels)
         model.save_pretrained(str(folder))
         return "setfit"
-    if kind == Backend.transformer:
-        _save_transformer(learner, folder)
-        return "transformers"
-    _save_hybrid(learner, folder)
-    return "sentence-transformers+scikit-learn"
+    if kind != Backend.transformer:
+        raise ValueError(f"a {kind.value} classifier is saved with its learner, not alone")
+    from trainer.backends.tokens import load_tokenizer
+
+    module: Any = classifier.model
+    module = getattr(module, "_orig_mod", module)  # the module itself when torch.compile wrapped it
+    module.config.id2label = dict(enumerate(labels))
+    module.config.label2id = {label: index for index, label in enumerate(labels)}
+    module.save_pretrained(str(folder))
+    load_tokenizer(backend.model).save_pretrained(str(folder))
+    return "transformers"
 
 
-def plain_head(learner: Learner) -> LogisticRegression:
-    """The scikit-learn logistic regression inside the learner's classifier; its classes are label indices."""
-    head = getattr(learner.active.classifier.model, "model_", None)
+def plain_head(classifier: Any) -> LogisticRegression:
+    """The scikit-learn logistic regression of a classifier over features; its classes are label indices."""
+    head = getattr(classifier.model, "model_", None)
     if head is None:
         raise UserError(
-            f"run {learner.spec.name!r}: this checkpoint's model has seen one label only, so it has no "
-            "classifier to export; export a later --batch"
+            "this checkpoint's model has seen one label only, so it has no classifier to export; "
+            "export a later --batch"
         )
     if not isinstance(head, LogisticRegression):
         raise TypeError(f"unexpected classifier head {type(head).__name__}")
     return head
 
 
-def _save_embeddings(learner: Learner, folder: Path, head: LogisticRegression | None = None) -> None:
+def _save_embeddings(backend: Any, labels: list[str], folder: Path, head: LogisticRegression) -> None:
     from setfit import SetFitModel
 
     from trainer.backends.encoder import load_encoder
 
-    encoder = load_encoder(learner.backend.model, learner.backend.device)
     model = SetFitModel(
-        model_body=encoder,
-        model_head=plain_head(learner) if head is None else head,
+        model_body=load_encoder(backend.model, backend.device),
+        model_head=head,
         normalize_embeddings=True,  # as the learner's embeddings are
-        labels=list(learner.label_names),
+        labels=list(labels),
     )
     model.save_pretrained(str(folder))
-
-
-def _save_transformer(learner: Learner, folder: Path) -> None:
-    from trainer.backends.tokens import load_tokenizer
-
-    model: Any = learner.active.classifier.model
-    model = getattr(model, "_orig_mod", model)  # the module itself when torch.compile wrapped it
-    model.config.id2label = dict(enumerate(learner.label_names))
-    model.config.label2id = {label: index for index, label in enumerate(learner.label_names)}
-    model.save_pretrained(str(folder))
-    load_tokenizer(learner.backend.model).save_pretrained(str(folder))
 
 
 def _save_hybrid(learner: Learner, folder: Path) -> None:
@@ -198,7 +321,8 @@ def _save_hybrid(learner: Learner, folder: Path) -> None:
     from trainer.backends.words import run_vectorizer
 
     vectorizer = run_vectorizer(learner.backend.run_dir, learner.corpus.train_texts)  # the run's own
-    _save_with_ngrams(learner, folder, vectorizer, plain_head(learner), f"{WORDS_WEIGHT} * ")
+    head = plain_head(learner.active.classifier)
+    _save_with_ngrams(learner, folder, vectorizer, head, f"{WORDS_WEIGHT} * ")
 
 
 def _save_auto(learner: Learner, folder: Path) -> str:
@@ -208,12 +332,12 @@ def _save_auto(learner: Learner, folder: Path) -> str:
 
     serving = learner.serving
     features = serving.choice.features if serving else "embeddings"
-    head = copy.deepcopy(plain_head(learner))
+    head = copy.deepcopy(plain_head(learner.active.classifier))
     used = width(learner.feature_layout, features)
     head.coef_ = head.coef_[:, :used]
     head.n_features_in_ = used
     if features == "embeddings":
-        _save_embeddings(learner, folder, head)
+        _save_embeddings(learner.backend, learner.label_names, folder, head)
         return "setfit"
     union = run_vectorizer(learner.backend.run_dir, learner.corpus.train_texts, NGRAMS_FILE)
     (_, words), (_, chars) = union.transformer_list

@@ -1,13 +1,19 @@
 """Active learning without annotators: the corpus's gold labels answer every batch (benchmarks)."""
 
+import shutil
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from common.corpus import Corpus
+from common.events import Served
 from common.spec import RunSpec
+from trainer.heavy import fit_and_score, newest_background
 from trainer.learner import Learner, Metrics
+from trainer.scores import PoolScores, ScoreStore
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -51,6 +57,111 @@ def run_headless(
         metrics = learner.evaluate()
         estimate = learner.estimate() if eval_sample else None
         history.append(Round(**vars(metrics), query_s=query_s, update_s=update_s, estimate=estimate))
+        if on_round is not None:
+            on_round(history[-1])
+    return history
+
+
+@dataclass(frozen=True, kw_only=True)
+class TwoSpeedRound(Round):
+    """A round of two-speed learning: the serving model's figures (its own), each model's, and when."""
+
+    served_by: Served
+    fast: Metrics
+    heavy: Metrics | None
+    lag: int | None
+    """Batches between the newest one learned and the last the serving background model learned."""
+    clock_s: float
+    """Simulated seconds from batch 0's log to this batch's figures."""
+
+
+@dataclass
+class _HeavyWorker:
+    """One heavy worker on a simulated clock: it trains on the newest labels when it is free, and
+    its model is there from the moment the training (timed for real) would have ended."""
+
+    spec: RunSpec
+    learner: Learner
+    store: ScoreStore
+    device: str
+    snapshots: list[tuple[float, int, np.ndarray, np.ndarray]] = field(default_factory=list)
+    free_at: float = 0.0
+    trained_up_to: int = -1
+    finished: list[tuple[float, PoolScores]] = field(default_factory=list)
+
+    def queue(self, at: float, batch: int) -> None:
+        """The labels after ``batch``, learned at ``at``: a heavy job is queued for them."""
+        labelled = self.learner.active.indices_labeled.copy(), np.asarray(self.learner.active.y).copy()
+        self.snapshots.append((at, batch, *labelled))
+
+    def run_until(self, now: float) -> None:
+        """Train every model the worker starts before ``now``; store those that end before it."""
+        while True:
+            waiting = [s for s in self.snapshots if s[1] > self.trained_up_to]
+            if not waiting:
+                break
+            start = max(self.free_at, waiting[0][0])
+            if start > now:
+                break
+            _, batch, indices, y = [s for s in waiting if s[0] <= start][-1]  # a backlog collapses
+            trained = fit_and_score(self.spec, self.learner, batch, self.device, (indices, y))
+            manifest = trained.scores.manifest
+            self.free_at = start + manifest.train_s + manifest.score_s
+            self.trained_up_to = batch
+            self.finished.append((self.free_at, trained.scores))
+        for ends, scores in self.finished:
+            if ends <= now:
+                self.store.save(scores)
+        self.finished = [(ends, scores) for ends, scores in self.finished if ends > now]
+
+
+def run_two_speed(
+    spec: RunSpec,
+    corpus: Corpus,
+    iterations: int,
+    run_dir: Path,
+    seconds_per_label: float,
+    device: str = "auto",
+    on_round: Callable[[TwoSpeedRound], None] | None = None,
+) -> list[TwoSpeedRound]:
+    """:func:`run_headless` with ``spec.heavy_backend`` trained in the background as a run does it,
+    on a simulated clock: the annotator takes ``seconds_per_label`` a text, the learner and the
+    background model the seconds they really take (one after the other here, so a background
+    training never slows the learner down as it would on shared cores). The background model
+    serves once it is ahead, as in the job (:func:`trainer.heavy.newest_background`)."""
+    gold = corpus.gold("a simulated run")
+    learner = Learner.build(spec, corpus, corpus.run_labels(spec.labels), run_dir, device)
+    worker = _HeavyWorker(spec, learner, ScoreStore(run_dir / "heavy-scores"), device)
+    shutil.rmtree(worker.store.folder, ignore_errors=True)  # a run dir shared by seeds: scores are this run's
+    clock, proba, history = 0.0, None, []
+    for round_ in range(iterations + 1):
+        started = time.perf_counter()
+        batch = learner.query(proba) if round_ > 0 else learner.first_batch()
+        query_s = time.perf_counter() - started
+        if not batch:
+            break
+        clock += query_s + len(batch) * seconds_per_label
+        update_s = learner.teach([gold[index] for index in batch]) + learner.reselect()
+        clock += update_s
+        worker.run_until(clock)
+        fast = learner.evaluate()
+        background = newest_background(spec, worker.store, learner, fast)
+        served = background is not None and background.serving is not None
+        proba = background.serving.proba if background and background.serving else None
+        headline = background.metrics if background and served else fast
+        history.append(
+            TwoSpeedRound(
+                **{**vars(headline), "labels": fast.labels},
+                query_s=query_s,
+                update_s=update_s,
+                served_by="heavy" if served else "fast",
+                fast=fast,
+                heavy=background.metrics if background else None,
+                lag=round_ - background.manifest.batch if background else None,
+                clock_s=clock,
+            )
+        )
+        worker.queue(clock, round_)
         if on_round is not None:
             on_round(history[-1])
     return history

@@ -3,9 +3,10 @@
 Annotators are served by the run's own learner (the fast half), which learns each finished batch in
 well under a second. After each batch, a job on the heavy queue trains ``spec.heavy_backend`` on the
 labels of the newest checkpoint, scores the whole pool and the test split once, and stores the pool's
-class probabilities (:mod:`trainer.scores`). The next training job compares the two on the test split:
-while the heavy model is more accurate, its stored scores choose and pre-label the next batch, so
-serving it costs a lookup rather than a pass of a transformer over the pool.
+class probabilities and the model, for `alloop export-model` (:mod:`trainer.scores`). The next
+training job compares the two on the test split: while the heavy model is more accurate, its stored
+scores choose and pre-label the next batch, so serving it costs a lookup rather than a pass of a
+transformer over the pool.
 
 Heavy jobs never take the run's training lock, so the fast half is never kept waiting; they take a
 lock of their own, and one that finds scores as new as the newest checkpoint returns at once, so a
@@ -14,7 +15,10 @@ backlog of heavy jobs collapses into one training on the newest labels.
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import redis
@@ -28,7 +32,9 @@ from common.runs import RunPaths, RunRegistry
 from common.settings import get_settings
 from common.spec import Backend, RunSpec
 from trainer.backends import make_backend
+from trainer.backends.base import ClassifierBackend
 from trainer.context import corpus_of, model_version
+from trainer.export import SAVED_ALONE, save_classifier
 from trainer.failures import report_failure
 from trainer.learner import Learner
 from trainer.lease import lease
@@ -112,15 +118,15 @@ def train_heavy(run_name: str, batch: int) -> dict[str, object]:
                 paths.cache,
                 settings.device,
             )
-            result = fit_and_score(run.spec, learner, newest, settings.device)
-            scores.save(result)
+            trained = fit_and_score(run.spec, learner, newest, settings.device)
+            scores.save(trained.scores, trained.saver)
     except Exception as error:
         job_id = keys.heavy_job_id(run_name, batch)
         once_fixed = "the next batch's training queues the background model again"
         report_failure(client, connection, run_name, batch, job_id, error, once_fixed)
         raise
-    manifest = result.manifest
-    events.publish(client, events.HeavyUpdated(run=run_name, **manifest.model_dump()))
+    manifest = trained.scores.manifest
+    events.publish(client, events.HeavyUpdated(run=run_name, **manifest.event_fields()))
     log.info(
         "run %s: background model learned %d labels (to batch %d): %s, %.1f s + %.1f s scoring",
         run_name, manifest.labels, manifest.batch, manifest.summary(), manifest.train_s, manifest.score_s,
@@ -128,33 +134,63 @@ def train_heavy(run_name: str, batch: int) -> dict[str, object]:
     return {"batch": manifest.batch, "accuracy": manifest.accuracy}
 
 
-def fit_and_score(spec: RunSpec, learner: Learner, batch: int, device: str) -> PoolScores:
-    """Train ``spec.heavy_backend`` on the learner's labels; score the pool and the test split."""
+@dataclass(frozen=True)
+class Trained:
+    """A background model just trained: its scores, and the classifier :attr:`saver` writes."""
+
+    scores: PoolScores
+    classifier: Any
+    backend: ClassifierBackend
+
+    @property
+    def saver(self) -> Callable[[Path], str] | None:
+        """What writes the model to a folder as ``alloop export-model`` hands it out (returning the
+        library it loads with); None for a backend whose model needs more of the run than itself."""
+        if self.backend.kind not in SAVED_ALONE:
+            return None
+        kind, labels = self.backend.kind, self.scores.manifest.label_names
+        return lambda folder: save_classifier(kind, self.classifier, self.backend, labels, folder)
+
+
+def fit_and_score(
+    spec: RunSpec,
+    learner: Learner,
+    batch: int,
+    device: str,
+    labelled: tuple[np.ndarray, np.ndarray] | None = None,
+) -> Trained:
+    """Train ``spec.heavy_backend`` on the learner's labels (or ``labelled``: pool indices and their
+    class indices, learned earlier); score the pool and the test split."""
     if spec.heavy_backend is None:
         raise ValueError(f"run {spec.name} has no heavy_backend")
     heavy_spec = spec.model_copy(update={"backend": spec.heavy_backend})
     backend = make_backend(heavy_spec, learner.label_names, learner.backend.run_dir, device)
     corpus: Corpus = learner.corpus
-    labelled = learner.active.indices_labeled
+    indices, y = labelled or (learner.active.indices_labeled, learner.active.y)
     started = time.perf_counter()
-    train = backend.dataset([corpus.train_texts[int(index)] for index in labelled])
-    train.y = np.asarray(learner.active.y, dtype=int)
+    train = backend.dataset([corpus.train_texts[int(index)] for index in indices])
+    train.y = np.asarray(y, dtype=int)
     classifier = backend.classifier_factory().new()
     classifier.fit(train)
     trained = time.perf_counter()
     pool_proba = np.asarray(classifier.predict_proba(backend.dataset(corpus.train_texts, cache=True)))
     if learner.evaluated_on == "test":
         test_predicted = np.asarray(classifier.predict(backend.dataset(corpus.test_texts, cache=True)))
-        metrics = measure(corpus.test_labels, test_predicted, learner.label_names, len(labelled))
+        metrics = measure(corpus.test_labels, test_predicted, learner.label_names, len(indices))
     else:
         sampled = learner.evaluated_on == "eval-sample"
-        metrics = learner.estimate(pool_proba) if sampled else unmeasured(len(labelled))
+        metrics = (
+            replace(learner.estimate(pool_proba), labels=len(indices))
+            if sampled
+            else unmeasured(len(indices))
+        )
     scored = time.perf_counter()
     manifest = ScoresManifest(
         batch=batch,
         model_version=model_version(spec, batch, Backend(spec.heavy_backend).value),
         **vars(metrics),
+        label_names=learner.label_names,
         train_s=trained - started,
         score_s=scored - trained,
     )
-    return PoolScores(manifest, pool_proba)
+    return Trained(PoolScores(manifest, pool_proba), classifier, backend)

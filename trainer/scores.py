@@ -4,21 +4,38 @@ Two-speed learning's heavy model scores the pool in the background; a query stra
 only probabilities then chooses by a lookup in these scores instead of a pass over the pool.
 """
 
+import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from pydantic import Field
 from small_text import ConfidenceBasedQueryStrategy, RandomSampling, SubsamplingQueryStrategy
 
 from common.batch_folders import BatchFolders
+from common.checkpoints import digests, verified
 from common.events import HeavyModel
 
 PROBA = "pool_proba.npy"
+MODEL = "model"
+KEEP_MODELS = 3
+"""Trained background models kept (the newest ones); older folders keep their scores and manifest."""
 
 
-ScoresManifest = HeavyModel
-"""Which model produced the scores, on how many labels, and how well it does on the test split."""
+class ScoresManifest(HeavyModel):
+    """Which model produced the scores, on how many labels, how well it does; and the saved model."""
+
+    label_names: list[str] = Field(default_factory=list, description="The run's labels, in class order.")
+    loads_with: str | None = Field(default=None, description="The library the saved model loads with.")
+    files: dict[str, str] = Field(
+        default_factory=dict, description="SHA-256 of every file of the saved model, by path in its folder."
+    )
+
+    def event_fields(self) -> dict[str, Any]:
+        """What ``heavy.updated`` says of this model (not where its files are)."""
+        return self.model_dump(include=set(HeavyModel.model_fields))
 
 
 @dataclass(frozen=True)
@@ -40,14 +57,46 @@ class ScoreStore:
     def path(self, batch: int) -> Path:
         return self.folders.path(batch)
 
-    def save(self, scores: PoolScores) -> None:
-        """Write the scores of ``scores.manifest.batch`` whole; scores already there are kept."""
+    def save(self, scores: PoolScores, write_model: Callable[[Path], str] | None = None) -> None:
+        """Write the scores of ``scores.manifest.batch`` whole, with the model when ``write_model``
+        saves it (into the folder it is given; it returns the library that loads it); scores already
+        there are kept. Then only the newest KEEP_MODELS models stay."""
 
         def fill(staging: Path) -> ScoresManifest:
             np.save(staging / PROBA, scores.proba.astype(np.float32))
-            return scores.manifest
+            if write_model is None:
+                return scores.manifest
+            loads_with = write_model(staging / MODEL)
+            return scores.manifest.model_copy(
+                update={"loads_with": loads_with, "files": digests(staging / MODEL)}
+            )
 
         self.folders.write(scores.manifest.batch, fill)
+        self.prune_models(KEEP_MODELS)
+
+    def models(self) -> list[int]:
+        """Batches whose folder still holds its saved model, in order."""
+        return [batch for batch in self.folders.batches() if (self.path(batch) / MODEL).is_dir()]
+
+    def model(self, batch: int) -> Path:
+        """The saved model of ``batch``, after checking every file against the manifest."""
+        manifest = self.manifest(batch)
+        if manifest is None or not manifest.files:
+            raise FileNotFoundError(f"no saved background model of batch {batch} under {self.folder}")
+        if not (self.path(batch) / MODEL).is_dir():
+            raise FileNotFoundError(
+                f"the background model of batch {batch} was removed: only the newest {KEEP_MODELS} are kept"
+            )
+        return verified(self.path(batch) / MODEL, manifest.files, "export another batch's model")
+
+    def prune_models(self, keep: int) -> None:
+        """Remove all but the newest ``keep`` saved models; their scores and manifests stay."""
+        for batch in self.models()[:-keep] if keep > 0 else self.models():
+            # Renamed first, so that no half-removed model is ever found where a model is looked for.
+            trash = self.path(batch) / f".{MODEL}.pruned"
+            shutil.rmtree(trash, ignore_errors=True)  # a pruner killed mid-way left it
+            (self.path(batch) / MODEL).rename(trash)
+            shutil.rmtree(trash)
 
     def manifest(self, batch: int) -> ScoresManifest | None:
         return self.folders.manifest_or_none(batch)

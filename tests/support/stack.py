@@ -41,6 +41,9 @@ class LocalStack:
             ALLOOP_REDIS_PORT=str(self.redis_port),
             NO_COLOR="1",
             COLUMNS="200",
+            # One speed unless a test asks for two: a SetFit training would take the test machine's
+            # cores for minutes after every batch.
+            ALLOOP_HEAVY_BACKEND="none",
         )
         env.update(self.extra_env)
         return env

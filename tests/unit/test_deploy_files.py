@@ -31,8 +31,8 @@ COMPOSE_FILE = ROOT / "docker-compose.yml"
 ENV_EXAMPLE = ROOT / ".env.example"
 DOCKER = ROOT / "docker"
 DOCKERFILE = DOCKER / "Dockerfile"
-ALLOOP_SERVICES = ("watcher", "trainer", "trainer-gpu")
-TRAINERS = ("trainer", "trainer-gpu")
+ALLOOP_SERVICES = ("watcher", "trainer", "trainer-heavy", "trainer-gpu")
+TRAINERS = ("trainer", "trainer-heavy", "trainer-gpu")
 STATEFUL = ("argilla", "elasticsearch", "redis", "postgres")
 
 
@@ -280,7 +280,10 @@ def test_every_image_is_pinned(resolved: dict[str, Any]) -> None:
 def test_services_run_what_the_images_expect(resolved: dict[str, Any]) -> None:
     services = resolved["services"]
     assert services["watcher"]["command"] == ["watcher"]
-    assert services["trainer"]["command"][0] == services["trainer-gpu"]["command"][0] == "worker"
+    assert all(services[name]["command"][0] == "worker" for name in TRAINERS)
+    # Training the annotators wait for never queues behind a background model's.
+    assert services["trainer"]["command"][-1] == "train"
+    assert services["trainer-heavy"]["command"][-1] == services["trainer-gpu"]["command"][-1] == "heavy"
     for name in TRAINERS:
         assert services[name]["healthcheck"]["test"][-1] == "worker"
 

@@ -289,6 +289,10 @@ def test_the_cli_refuses_bad_input_in_one_line(run_home: Path, tmp_path: Path) -
         (["--run", "nothing", "--out", str(tmp_path / "m")], "no run named 'nothing'"),
         (["--run", "exported", "--out", str(taken)], "exists; choose another --out, or pass --force"),
         (["--run", "exported", "--out", str(tmp_path / "m"), "--batch", "9"], "no checkpoint of batch 9"),
+        (
+            ["--run", "exported", "--out", str(tmp_path / "m"), "--model", "heavy"],
+            "trains no background model",
+        ),
     ]:
         result = cli(run_home, "export-model", *args)
         assert result.returncode == 1, result.stderr

@@ -32,6 +32,22 @@ def test_yaml_file_with_flags_on_top(tmp_path: Path) -> None:
     )
 
 
+def test_a_new_run_learns_at_two_speeds_unless_told_otherwise(tmp_path: Path) -> None:
+    base = {"name": "r", "dataset.path": "data"}
+    assert load_spec(None, base, "setfit").heavy_backend == Backend.setfit
+    assert load_spec(None, base | {"heavy_backend": "none"}, "setfit").heavy_backend is None
+    assert (
+        load_spec(None, base | {"heavy_backend": "transformer"}, "setfit").heavy_backend
+        == Backend.transformer
+    )
+    assert load_spec(None, base, "none").heavy_backend is None  # ALLOOP_HEAVY_BACKEND=none
+    # A backend that fine-tunes itself needs no background model beside it.
+    assert load_spec(None, base | {"backend": "setfit"}, "setfit").heavy_backend is None
+    spec_file = tmp_path / "run.yaml"
+    spec_file.write_text("name: a\ndataset: data\nheavy_backend: null\n")
+    assert load_spec(spec_file, {}, "setfit").heavy_backend is None  # the file's own choice stands
+
+
 @pytest.mark.parametrize(
     ("overrides", "fragment"),
     [

@@ -75,7 +75,7 @@ def test_heavy_model_scores_every_pool_item_and_measures_itself(tmp_path: Path) 
     learner = taught_learner(tmp_path)
     # The embeddings backend stands in for a heavy one (specs refuse it as such): seconds, not minutes.
     two_speed = learner.spec.model_copy(update={"heavy_backend": Backend.embeddings})
-    result = fit_and_score(two_speed, learner, 0, "cpu")
+    result = fit_and_score(two_speed, learner, 0, "cpu").scores
     assert result.proba.shape == (learner.pool_size, len(LABELS))
     np.testing.assert_allclose(result.proba.sum(axis=1), 1.0, rtol=1e-5)
     assert result.manifest.labels == learner.labelled_count
@@ -90,7 +90,7 @@ def test_without_a_test_split_the_heavy_model_measures_itself_on_the_eval_sample
     batch = learner.first_batch()
     learner.teach([labelled.train_labels[index] for index in batch])
     two_speed = learner.spec.model_copy(update={"heavy_backend": Backend.embeddings})
-    result = fit_and_score(two_speed, learner, 0, "cpu")
+    result = fit_and_score(two_speed, learner, 0, "cpu").scores
     assert result.manifest.evaluated_on == "eval-sample" and result.manifest.eval_n == 1
     assert result.manifest.accuracy == learner.estimate(result.proba).accuracy
 

@@ -119,6 +119,13 @@ class RunSpec(BaseModel):
         "takes over choosing batches and suggesting labels once it beats the fast one; none: off. "
         "`alloop init` and `alloop demo` default to ALLOOP_HEAVY_BACKEND (setfit).",
     )
+    heavy_share: float = Field(
+        default=0.5,
+        ge=0.0,
+        le=1.0,
+        description="While the background model serves, the share of each batch its scores choose; "
+        "the fast model chooses the rest, so that it keeps learning what it is unsure of.",
+    )
     query_strategy: str = "BreakingTies"
     query_subsample: int | None = Field(
         default=20_000,

@@ -345,7 +345,10 @@ class Learner:
         """Choose the next batch among items never labelled, discarded or chosen; empty when none are left.
 
         ``scores``, class probabilities of every pool item from another model (two-speed learning),
-        makes the run's strategy choose by them instead of by the learner's own classifier.
+        makes the run's strategy choose ``spec.heavy_share`` of the batch by them and the rest by
+        the learner's own classifier. Trained only on texts another model found hard, the learner
+        lost the easy core of each class: TREC-6, 260 labels, every batch chosen by a stronger
+        model's scores: 0.63 accuracy, against 0.85 on 260 random labels and 0.87 choosing itself.
         """
         unlabelled = self.unlabelled()
         part = self._sample_part()
@@ -354,12 +357,11 @@ class Learner:
             self.state.awaiting = []
             return []
         self._seed()
-        if size == 0:
-            chosen = np.empty(0, dtype=int)
-        elif scores is None:
-            chosen = self.active.query(num_samples=size)
-        else:
-            chosen = self._query_by_scores(scores, unlabelled, size)
+        own = size if scores is None else size - round(size * self.spec.heavy_share)
+        chosen = self.active.query(num_samples=own) if own else np.empty(0, dtype=int)
+        if scores is not None and own < size:
+            free = np.setdiff1d(unlabelled, chosen, assume_unique=True)
+            chosen = np.concatenate([chosen, self._query_by_scores(scores, free, size - own)])
         return self._await([int(index) for index in chosen], part)
 
     def unlabelled(self) -> np.ndarray:

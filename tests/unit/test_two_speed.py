@@ -45,20 +45,39 @@ def test_scores_are_stored_whole_and_the_newest_complete_one_wins(tmp_path: Path
     assert not list((tmp_path / "heavy").glob(".*")), "no staging folder is left behind"
 
 
-def test_query_by_scores_takes_the_closest_ties_among_unlabelled(tmp_path: Path) -> None:
-    learner = taught_learner(tmp_path)
+def tied_scores(learner: Learner, ties: int) -> tuple[np.ndarray, list[int]]:
+    """Pool scores sure of everything but ``ties`` unlabelled items (and the labelled ones)."""
     scores = np.tile([0.9, 0.05, 0.05], (learner.pool_size, 1))
     labelled = set(learner.active.indices_labeled.tolist())
-    ties = [index for index in range(learner.pool_size) if index not in labelled][:6]
-    for index in ties:
+    tied = [index for index in range(learner.pool_size) if index not in labelled][:ties]
+    for index in tied:
         scores[index] = [0.4, 0.4, 0.2]
     for index in labelled:  # labelled items must never be chosen, however uncertain
         scores[index] = [0.34, 0.33, 0.33]
+    return scores, tied
+
+
+def test_query_by_scores_takes_the_closest_ties_among_unlabelled(tmp_path: Path) -> None:
+    learner = taught_learner(tmp_path, heavy_share=1.0)
+    scores, ties = tied_scores(learner, 6)
     assert learner.queries_by_scores
     assert sorted(learner.query(scores)) == ties
     assert sorted(learner.awaiting) == ties
     suggestions = learner.suggest(ties, scores)
     assert suggestions == [(LABELS[0], pytest.approx(0.4))] * len(ties)
+
+
+def test_scores_choose_their_share_of_the_batch_and_the_learner_the_rest(tmp_path: Path) -> None:
+    learner = taught_learner(tmp_path / "a")
+    alone = taught_learner(tmp_path / "b")
+    scores, ties = tied_scores(learner, 12)
+    own = learner.spec.batch_size - round(learner.spec.batch_size * learner.spec.heavy_share)
+    alone._seed()
+    its_own = [int(index) for index in alone.active.query(num_samples=own)]
+    batch = learner.query(scores)
+    assert 0 < own < len(batch) == learner.spec.batch_size
+    assert batch[:own] == its_own, "the learner's share is what it would choose alone"
+    assert set(batch[own:]) <= set(ties) and len(set(batch)) == len(batch)
 
 
 def test_query_by_scores_refuses_scores_of_another_pool(tmp_path: Path) -> None:

@@ -10,13 +10,12 @@ import typer
 from rq import Worker
 
 from common import logs
-from common.argilla_adapter import ArgillaAdapter
 from common.connection import check_redis, resolve_connection
 from common.errors import UserError
 from common.queues import SERIALIZER, heavy_queue, train_queue
 from common.settings import get_settings
 from watcher.hints import webhook_hints
-from watcher.service import Watcher
+from watcher.service import Watcher, connect
 
 
 def watcher(
@@ -33,25 +32,27 @@ def watcher(
     settings = get_settings()
     connection = resolve_connection(settings)
     logs.configure(secrets=connection.secrets())
-    check_redis(connection.redis_url)
     stop = threading.Event()
-    argilla = ArgillaAdapter(connection)
+    wakes: list[threading.Event] = []
+
+    def request_stop(_signal: int, _frame: FrameType | None) -> None:
+        stop.set()
+        for wake in wakes:
+            wake.set()
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    interval = interval or settings.poll_interval
+    argilla = connect(connection, interval, stop)
+    if argilla is None:
+        return
     port = webhook_port if webhook_port is not None else settings.webhook_port
     with ExitStack() as stack:
-        wake = None
         if port is not None:
-            wake = stack.enter_context(
-                webhook_hints(argilla, settings.webhook_host, port, settings.webhook_url)
+            wakes.append(
+                stack.enter_context(webhook_hints(argilla, settings.webhook_host, port, settings.webhook_url))
             )
-
-        def request_stop(_signal: int, _frame: FrameType | None) -> None:
-            stop.set()
-            if wake is not None:
-                wake.set()
-
-        signal.signal(signal.SIGTERM, request_stop)
-        signal.signal(signal.SIGINT, request_stop)
-        Watcher(argilla, connection.redis()).run_forever(interval or settings.poll_interval, stop, wake)
+        Watcher(argilla, connection.redis()).run_forever(interval, stop, wakes[0] if wakes else None)
 
 
 QUEUES = {"train": train_queue, "heavy": heavy_queue}

@@ -1,11 +1,15 @@
-# rq-dashboard, pinned, for watching alloop's queues and workers. rq is pinned to alloop's own
-# version (pyproject.toml) so that the dashboard reads jobs the way the workers wrote them.
+# rq-dashboard, for watching alloop's queues and workers; every package is pinned
+# (rq-dashboard-requirements.txt), rq to alloop's own version (pyproject.toml) so that the
+# dashboard reads jobs the way the workers wrote them.
 
 FROM python:3.11-slim-bookworm
 ENV PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
-RUN pip install --no-cache-dir rq-dashboard==0.9.0 rq==2.12.0 redis==8.1.0 \
+COPY docker/rq-dashboard-requirements.txt /tmp/requirements.txt
+RUN pip install --no-cache-dir --no-deps -r /tmp/requirements.txt \
+    && pip check \
+    && python -c "import rq_dashboard.cli" \
     && useradd --no-create-home --no-log-init --uid 10002 --user-group rqdashboard
 USER 10002:10002
 EXPOSE 9181

@@ -9,6 +9,7 @@ import redis
 
 from common import events, keys
 from common.argilla_adapter import ArgillaAdapter
+from common.connection import Connection, check_redis
 from common.errors import describe
 from common.queues import all_queues, train_queue
 from common.runs import Run, RunRegistry
@@ -26,6 +27,53 @@ REPEAT_LOG_S = 60.0
 """A run's same error is logged again only after this long."""
 
 UNREACHABLE = (httpx.TransportError, redis.ConnectionError, redis.TimeoutError, OSError)
+
+
+class Backoff:
+    """The wait before the next try: ``interval`` while things work, doubling up to MAX_BACKOFF_S
+    while Argilla or Redis does not answer, with a log line for each failure and the recovery."""
+
+    def __init__(self, interval: float) -> None:
+        self.interval = interval
+        self.wait = interval
+
+    def failed(self, what: str, error: BaseException) -> float:
+        self.wait = min(self.wait * 2, MAX_BACKOFF_S)
+        log.warning("%s failed, next try in %.1f s: %s", what, self.wait, describe(error))
+        return self.wait
+
+    def worked(self, what: str) -> float:
+        if self.wait != self.interval:
+            log.info("%s works again", what)
+        self.wait = self.interval
+        return self.wait
+
+
+def connect(connection: Connection, interval: float, stop: threading.Event) -> ArgillaAdapter | None:
+    """Argilla, signed in, as soon as Redis and Argilla answer (None if ``stop`` is set first): a
+    watcher started before them, as on a first ``docker compose up``, waits as it does in an
+    outage. Wrong credentials or options are raised at once: waiting would not fix them."""
+    backoff = Backoff(interval)
+    while True:
+        try:
+            adapter = _signed_in(connection)
+        except UNREACHABLE as error:
+            if stop.wait(backoff.failed("connecting", error)):
+                return None
+            continue
+        backoff.worked("connecting")
+        log.info("signed in to Argilla at %s", connection.argilla_api_url)
+        return adapter
+
+
+def _signed_in(connection: Connection) -> ArgillaAdapter:
+    try:
+        with connection.redis() as client:
+            client.ping()
+    except (redis.AuthenticationError, TypeError):
+        check_redis(connection.redis_url)  # raises the error that names the fix
+        raise
+    return ArgillaAdapter(connection)
 
 
 class Watcher:
@@ -103,7 +151,7 @@ class Watcher:
         wake = wake or stop
         log.info("watching every %.1f s", interval)
         reaped_at = 0.0
-        wait = interval
+        backoff = Backoff(interval)
         while not stop.is_set():
             try:
                 self.poll()
@@ -111,12 +159,9 @@ class Watcher:
                     reap(all_queues(self.redis))
                     reaped_at = time.monotonic()
             except (*UNREACHABLE, redis.RedisError) as error:
-                wait = min(wait * 2, MAX_BACKOFF_S)
-                log.warning("poll failed, next try in %.1f s: %s", wait, describe(error))
+                wait = backoff.failed("poll", error)
             else:
-                if wait != interval:
-                    log.info("poll works again")
-                wait = interval
+                wait = backoff.worked("poll")
             if wake.wait(wait) and wake is not stop:
                 wake.clear()
         log.info("watcher stopped")

@@ -31,7 +31,14 @@ from common.queues import train_queue
 from common.runs import RunPaths, RunRegistry
 from common.spec import RunSpec
 from stack.process import free_port
-from tests.support.services import Services, alloop, assert_one_line_error, run_alloop, wait_for_model
+from tests.support.services import (
+    Services,
+    alloop,
+    assert_one_line_error,
+    run_alloop,
+    wait_for_log,
+    wait_for_model,
+)
 from tests.support.stack import LocalStack
 from watcher.enqueue import enqueue_training
 
@@ -345,16 +352,6 @@ def wait_for(
                 return event
         time.sleep(0.3)
     pytest.fail(f"no {what} within {timeout} s")
-
-
-def wait_for_log(path: Path, text: str, count: int = 1, timeout: float = 120) -> str:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        content = path.read_text(errors="replace") if path.exists() else ""
-        if content.count(text) >= count:
-            return content
-        time.sleep(0.2)
-    pytest.fail(f"{path.name} did not log {text!r} {count} time(s) within {timeout} s:\n{content[-3000:]}")
 
 
 def learner_at(stack: LocalStack, redis_client: redis.Redis, batch: int) -> "Learner":

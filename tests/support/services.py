@@ -102,3 +102,14 @@ def wait_for_model(
                 return event
         time.sleep(0.3)
     pytest.fail(f"no model.updated for batch {batch} within {timeout} s")
+
+
+def wait_for_log(path: Path, text: str, count: int = 1, timeout: float = 120) -> str:
+    """The log at ``path`` once it holds ``text`` ``count`` times; fails after ``timeout`` s."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        content = path.read_text(errors="replace") if path.exists() else ""
+        if content.count(text) >= count:
+            return content
+        time.sleep(0.2)
+    pytest.fail(f"{path.name} did not log {text!r} {count} time(s) within {timeout} s:\n{content[-3000:]}")

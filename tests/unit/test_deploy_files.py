@@ -403,7 +403,12 @@ def test_torch_pins_match_pyproject() -> None:
 
 def test_rq_dashboard_reads_jobs_with_alloops_rq() -> None:
     text = (DOCKER / "rq-dashboard.Dockerfile").read_text()
-    assert pyproject_pin("rq") in text and "rq-dashboard==" in text
+    pins = (DOCKER / "rq-dashboard-requirements.txt").read_text().splitlines()
+    assert pyproject_pin("rq") in pins and pyproject_pin("redis") in pins
+    assert "COPY docker/rq-dashboard-requirements.txt" in text and "--no-deps -r" in text
+    assert all(
+        re.fullmatch(r"[A-Za-z0-9_.-]+==[0-9][^ ]*", line) for line in pins if not line.startswith("#")
+    )
     assert '"--json"' in text
 
 

@@ -1,15 +1,20 @@
 """The watcher's decisions, on fakeredis and a stand-in for Argilla."""
 
+import logging
+import threading
+
 import fakeredis
 import httpx
 import pytest
 
 from common import events, keys
 from common.argilla_adapter import BatchRecord
+from common.connection import Connection
 from common.errors import UserError
 from common.queues import fetch_job, train_queue
 from common.runs import RunRegistry, RunState
 from common.spec import RunSpec
+from watcher import service
 from watcher.decide import progress
 from watcher.service import Watcher
 
@@ -184,3 +189,52 @@ def test_a_broken_run_is_logged_once_and_does_not_hold_up_the_others(
     watcher.poll()
     failures = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
     assert failures == ["run r1: Argilla has no dataset 'r1'; start the run again"]
+
+
+class CountingStop(threading.Event):
+    """A stop that is never set but records each wait asked of it, without waiting."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.waits: list[float] = []
+
+    def wait(self, timeout: float | None = None) -> bool:
+        self.waits.append(float(timeout or 0.0))
+        return False
+
+
+def test_a_watcher_started_before_argilla_waits_for_it_with_the_outage_backoff(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    tries = iter([httpx.ConnectError("refused")] * 5 + [None])
+
+    def adapter(connection: Connection) -> object:
+        error = next(tries)
+        if error is not None:
+            raise error
+        return "signed in"
+
+    monkeypatch.setattr(service, "_signed_in", adapter)
+    stop = CountingStop()
+    connection = Connection(
+        argilla_api_url="http://argilla:6900", argilla_api_key="k" * 12, redis_url="redis://r"
+    )
+    with caplog.at_level(logging.INFO, logger="alloop.watcher"):
+        assert service.connect(connection, 1.0, stop) == "signed in"
+    assert stop.waits == [2.0, 4.0, 8.0, service.MAX_BACKOFF_S, service.MAX_BACKOFF_S]
+    failures = [r.getMessage() for r in caplog.records if "failed, next try" in r.getMessage()]
+    assert len(failures) == 5 and all("Argilla does not answer" in line for line in failures)
+    assert "connecting works again" in caplog.text
+
+
+def test_a_stop_while_waiting_for_argilla_ends_the_watcher(monkeypatch: pytest.MonkeyPatch) -> None:
+    def unreachable(connection: Connection) -> object:
+        raise httpx.ConnectError("refused")
+
+    monkeypatch.setattr(service, "_signed_in", unreachable)
+    stop = threading.Event()
+    stop.set()
+    connection = Connection(
+        argilla_api_url="http://argilla:6900", argilla_api_key="k" * 12, redis_url="redis://r"
+    )
+    assert service.connect(connection, 0.25, stop) is None

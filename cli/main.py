@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from cli import export, runs, services, stack
-from cli.check import check
+from cli.check import check, check_env
 from cli.demo import demo
 from common.argilla_adapter import SDK_ERRORS
 from common.connection import resolve_connection
@@ -37,6 +37,7 @@ app.command(name="events")(runs.show_events)
 app.command()(export.export)
 app.command(name="export-model")(export.export_model)
 app.command()(check)
+app.command(name="check-env")(check_env)
 app.command()(demo)
 
 errors = Console(stderr=True)

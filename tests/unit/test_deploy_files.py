@@ -105,6 +105,17 @@ def test_gpu_profile_adds_a_trainer_that_reserves_an_nvidia_gpu(
     assert resolved["services"]["trainer"]["build"]["target"] == "cpu"
 
 
+def test_elasticsearch_jvm_flags_are_opt_in(tmp_path: Path, resolved: dict[str, Any]) -> None:
+    default = resolved["services"]["elasticsearch"]["environment"]["ES_JAVA_OPTS"]
+    assert default.split() == ["-Xms512m", "-Xmx512m"]
+    env_file = example_env(tmp_path)
+    env_file.write_text(env_file.read_text() + "ELASTICSEARCH_JAVA_OPTS=-XX:UseSVE=0\n")
+    result = compose("config", "--format", "json", env_file=env_file, tmp_path=tmp_path)
+    assert result.returncode == 0, result.stderr
+    flags = json.loads(result.stdout)["services"]["elasticsearch"]["environment"]["ES_JAVA_OPTS"]
+    assert flags.split() == ["-Xms512m", "-Xmx512m", "-XX:UseSVE=0"]
+
+
 def test_compose_refuses_to_run_without_the_secrets(tmp_path: Path) -> None:
     secrets = {
         "ARGILLA_OWNER_PASSWORD",

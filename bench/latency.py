@@ -7,7 +7,7 @@ k has been accepted and stops when batch k+1's records are all visible through t
 
 import statistics
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -16,11 +16,14 @@ import numpy as np
 import redis
 import typer
 from rich.progress import Progress
+from rq import Worker
+from rq.worker import WorkerStatus
 
 from bench.live import LiveStack, live_stack
 from bench.output import console, show, write_json
 from common import events
 from common.argilla_adapter import ArgillaAdapter
+from common.queues import heavy_queue
 from common.spec import RunSpec, load_spec
 from trainer.context import corpus_of
 
@@ -37,6 +40,8 @@ class Wait:
     select: float = 0.0
     """``auto``'s cross-validation, after the log: not part of the wait, unless the next batch is
     answered before it ends (then the next job's pickup waits for it)."""
+    heavy_busy: bool = False
+    """Whether a background model was training on the same machine when the batch was answered."""
 
 
 def run(
@@ -49,31 +54,52 @@ def run(
         "--baseline-iterations",
         help="Also time this many batches of the tutorial's setup (transformer, 3 s poll) for a ratio.",
     ),
+    heavy_backend: str = typer.Option(
+        "none",
+        "--heavy-backend",
+        help="Time a two-speed run, this background model training on a heavy worker of the same "
+        "machine, against the same batches of a one-speed run first (setfit; none: one speed only).",
+    ),
     json_file: Path = typer.Option(None, "--json", help="Write the results here."),
 ) -> None:
     """Time from a batch's last answer to the next batch visible, through the real stack."""
+    heavy = None if heavy_backend == "none" else heavy_backend
     with live_stack() as stack:
-        waits = measure(stack, "latency", dataset, iterations, backend, interval)
+        idle = measure(stack, "one-speed", dataset, iterations, backend, interval) if heavy else []
+        waits = measure(stack, "latency", dataset, iterations, backend, interval, heavy)
         floor = argilla_floor(stack, dataset, iterations)
         baseline = (
             measure(stack, "baseline", dataset, baseline_iterations, "transformer", 3.0)
             if baseline_iterations
             else []
         )
-    rows = [[w.batch, w.total, *(w.parts[step] for step in STEPS), w.select] for w in waits]
-    show(f"latency per batch ({backend})", ["batch", "wait s", *STEPS, "select (after log)"], rows)
+    rows = [[w.batch, w.total, *(w.parts[step] for step in STEPS), w.select, w.heavy_busy] for w in waits]
+    columns = ["batch", "wait s", *STEPS, "select (after log)", "heavy busy"]
+    show(f"latency per batch ({backend}{f' + {heavy}' if heavy else ''})", columns, rows)
     result = summarize(waits)
-    summary = [["alloop", backend, result["p50_s"], result["p95_s"], result["max_s"], 1.0]]
+    setup = f"alloop, {heavy} training beside it" if heavy else "alloop"
+    summary = [[setup, backend, result["p50_s"], result["p95_s"], result["max_s"], 1.0]]
+    compared = {"one_speed": idle, "baseline": baseline}
+    names = {
+        "one_speed": ("alloop, no background model", backend),
+        "baseline": ("tutorial setup", "transformer"),
+    }
     result["argilla_floor"] = percentiles(floor)
-    p50, p95, worst = (result["argilla_floor"][key] for key in ("p50_s", "p95_s", "max_s"))
-    summary.append(["Argilla alone: read, log, read", "—", p50, p95, worst, p50 / result["p50_s"]])
-    if baseline:
-        tutorial = summarize(baseline)
-        result["baseline"] = tutorial
-        p50, p95, worst = tutorial["p50_s"], tutorial["p95_s"], tutorial["max_s"]
-        summary.append(["tutorial setup", "transformer", p50, p95, worst, p50 / result["p50_s"]])
+    summary.append(row(("Argilla alone: read, log, read", "—"), result["argilla_floor"], result))
+    for key, measured in compared.items():
+        if measured:
+            result[key] = summarize(measured)
+            summary.append(row(names[key], result[key], result))
+    if heavy:
+        result["heavy_backend"] = heavy
+        result["heavy_busy_waits"] = sum(w.heavy_busy for w in waits)
     show("annotator wait (s)", ["setup", "backend", "p50", "p95", "max", "p50 / alloop's"], summary)
     write_json(json_file, result)
+
+
+def row(name: tuple[str, str], figures: dict[str, Any], alloop: dict[str, Any]) -> list[object]:
+    """A summary row: its percentiles and its p50 against the measured setup's."""
+    return [*name, figures["p50_s"], figures["p95_s"], figures["max_s"], figures["p50_s"] / alloop["p50_s"]]
 
 
 def percentiles(seconds: list[float]) -> dict[str, float]:
@@ -95,16 +121,26 @@ def summarize(waits: list[Wait]) -> dict[str, Any]:
 
 
 def measure(
-    stack: LiveStack, name: str, dataset: str, iterations: int, backend: str, interval: float | None
+    stack: LiveStack,
+    name: str,
+    dataset: str,
+    iterations: int,
+    backend: str,
+    interval: float | None,
+    heavy: str | None = None,
 ) -> list[Wait]:
-    """Start a run with its own watcher and worker; label ``iterations`` batches and time each wait."""
+    """Start a run with its own watcher and worker (and, for a ``heavy`` background model, a heavy
+    worker beside them); label ``iterations`` batches and time each wait."""
     from simulator import SimulatedAnnotator
 
     with console.status(f"creating run {name} (embeds the pool the first time)…"):
-        spec = stack.new_run(name, dataset, backend=backend, stopping_criterion="none")
+        spec = stack.new_run(name, dataset, backend=backend, stopping_criterion="none", heavy_backend=heavy)
     stack.start_service("watcher", *(["--interval", str(interval)] if interval else []))
     stack.start_service("worker", "--queues", "train")
     stack.wait_for_workers(1)
+    if heavy:
+        stack.start_service("worker", "--queues", "heavy")
+        stack.wait_for_workers(1, queue_of="heavy")
     annotator = SimulatedAnnotator(stack.connection, name)
     argilla = ArgillaAdapter(stack.connection)
     client = stack.connection.redis()
@@ -116,10 +152,16 @@ def measure(
             after = events.last_id(client, name)
             annotator.label_batch(batch)
             answered = time.time()
+            busy = heavy_busy(client)
             visible = wait_visible(argilla, client, spec, batch + 1, after)
-            waits.append(breakdown(client, name, batch, answered, visible))
+            waits.append(replace(breakdown(client, name, batch, answered, visible), heavy_busy=busy))
             progress.advance(task)
     return waits
+
+
+def heavy_busy(client: redis.Redis) -> bool:
+    """Whether a worker of the heavy queue is training at this moment."""
+    return any(worker.get_state() == WorkerStatus.BUSY for worker in Worker.all(queue=heavy_queue(client)))
 
 
 def wait_visible(

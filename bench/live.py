@@ -56,14 +56,14 @@ class LiveStack:
         self.cleanup.callback(terminate, process.pid)
         return process.pid
 
-    def wait_for_workers(self, count: int, timeout: float = 120) -> None:
-        """Wait until ``count`` alloop workers listen on the train queue (they import the learning stack
-        first); Argilla's own rq worker, on the same Redis, does not count."""
+    def wait_for_workers(self, count: int, timeout: float = 120, queue_of: str = "train") -> None:
+        """Wait until ``count`` alloop workers listen on the train queue (or ``heavy``; they import
+        the learning stack first); Argilla's own rq worker, on the same Redis, does not count."""
         from rq import Worker
 
-        from common.queues import train_queue
+        from common.queues import heavy_queue, train_queue
 
-        queue = train_queue(self.connection.redis())
+        queue = {"train": train_queue, "heavy": heavy_queue}[queue_of](self.connection.redis())
         deadline = time.monotonic() + timeout
         while Worker.count(queue=queue) < count:
             if time.monotonic() > deadline:

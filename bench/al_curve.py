@@ -130,6 +130,8 @@ def two_speed(config: Config, rounds: Sequence[Round]) -> dict[str, Any]:
         "served_by": [item.served_by for item in found],
         "lag": [item.lag for item in found],
         "clock_s": [item.clock_s for item in found],
+        "heavy_train_s": [item.heavy_s[0] if item.heavy_s else None for item in found],
+        "heavy_score_s": [item.heavy_s[1] if item.heavy_s else None for item in found],
     }
 
 

@@ -73,6 +73,8 @@ class TwoSpeedRound(Round):
     """Batches between the newest one learned and the last the serving background model learned."""
     clock_s: float
     """Simulated seconds from batch 0's log to this batch's figures."""
+    heavy_s: tuple[float, float] | None = None
+    """The newest background model's training and scoring seconds (timed for real)."""
 
 
 @dataclass
@@ -159,6 +161,7 @@ def run_two_speed(
                 heavy=background.metrics if background else None,
                 lag=round_ - background.manifest.batch if background else None,
                 clock_s=clock,
+                heavy_s=(background.manifest.train_s, background.manifest.score_s) if background else None,
             )
         )
         worker.queue(clock, round_)

@@ -8,7 +8,7 @@ k has been accepted and stops when batch k+1's records are all visible through t
 import statistics
 import time
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,17 +17,20 @@ import redis
 import typer
 from rich.progress import Progress
 from rq import Worker
+from rq.job import Job
 from rq.worker import WorkerStatus
 
 from bench.live import LiveStack, live_stack
 from bench.output import console, show, write_json
 from common import events
 from common.argilla_adapter import ArgillaAdapter
-from common.queues import heavy_queue
+from common.queues import SERIALIZER, heavy_queue
 from common.spec import RunSpec, load_spec
 from trainer.context import corpus_of
 
-STEPS = ("detect", "pickup", "restore", "fetch", "train", "query", "log")
+STEPS = ("detect", "pickup", "setup", "restore", "fetch", "train", "evaluate", "query", "checkpoint", "log")
+"""detect: answered to queued; pickup: queued to rq starting the job; setup: the job until its restore
+(settings, lock, registry, Argilla sign-in); log: the log and until the SDK sees every record."""
 
 
 @dataclass(frozen=True)
@@ -228,21 +231,20 @@ def breakdown(client: redis.Redis, run: str, batch: int, answered: float, visibl
     if completed is None or logged is None or updated is None:
         raise RuntimeError(f"run {run}: the events of batch {batch} are missing")
     timings = updated.timings
-    # batch.logged is published right after the log step, so the job began that long before it.
-    started = _seconds(logged.at) - (
-        timings.restore + timings.fetch + timings.train + timings.query + timings.log
-    )
+    steps = {step: getattr(timings, step) for step in STEPS[3:-1]}
+    # batch.logged is published right after the log step, so the job's steps began that long before it.
+    stepping = _seconds(logged.at) - sum(steps.values()) - timings.log
+    job = Job.fetch(completed.job_id, connection=client, serializer=SERIALIZER)
+    picked = _seconds(job.started_at) if job.started_at else stepping
     parts = {
         "detect": _seconds(completed.at) - answered,
-        "pickup": started - _seconds(completed.at),
-        "restore": timings.restore,
-        "fetch": timings.fetch,
-        "train": timings.train,
-        "query": timings.query,
+        "pickup": picked - _seconds(completed.at),
+        "setup": stepping - picked,
+        **steps,
     }
     parts["log"] = visible - answered - sum(parts.values())  # logging until the SDK sees every record
     return Wait(batch, visible - answered, parts, timings.select)
 
 
 def _seconds(at: datetime) -> float:
-    return at.timestamp()
+    return (at if at.tzinfo else at.replace(tzinfo=UTC)).timestamp()  # rq's times are naive UTC

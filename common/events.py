@@ -209,6 +209,17 @@ class HeavyModel(Evaluation):
     per_class_f1: dict[str, float] = Field(default_factory=dict)
     train_s: float
     score_s: float
+    fast_weight: float = Field(
+        default=0.0,
+        ge=0.0,
+        le=1.0,
+        description="The weight of the fast model of checkpoint `batch` (the same labels) in these "
+        "figures' class probabilities, averaged with the background model's: 0 when the background "
+        "model alone did better on the held-out labels.",
+    )
+    alone_accuracy: float | None = Field(
+        default=None, description="The background model's own accuracy, before any averaging."
+    )
 
 
 class HeavyUpdated(_Event, HeavyModel):

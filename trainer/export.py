@@ -154,6 +154,7 @@ def _export_heavy(
         "labelled": manifest.labels,
         "metrics": {key: getattr(manifest, key) for key in (*Evaluation.model_fields, "per_class_f1")},
         "train_s": manifest.train_s,
+        "fast_weight": manifest.fast_weight,
         "loads_with": manifest.loads_with,
         "exported_at": datetime.now(UTC).isoformat(),
     }

@@ -1,10 +1,12 @@
 """Active learning without annotators: the corpus's gold labels answer every batch (benchmarks)."""
 
+import copy
 import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -86,7 +88,7 @@ class _HeavyWorker:
     learner: Learner
     store: ScoreStore
     device: str
-    snapshots: list[tuple[float, int, np.ndarray, np.ndarray]] = field(default_factory=list)
+    snapshots: list[tuple[float, int, np.ndarray, np.ndarray, Any]] = field(default_factory=list)
     free_at: float = 0.0
     trained_up_to: int = -1
     finished: list[tuple[float, PoolScores]] = field(default_factory=list)
@@ -94,7 +96,8 @@ class _HeavyWorker:
     def queue(self, at: float, batch: int) -> None:
         """The labels after ``batch``, learned at ``at``: a heavy job is queued for them."""
         labelled = self.learner.active.indices_labeled.copy(), np.asarray(self.learner.active.y).copy()
-        self.snapshots.append((at, batch, *labelled))
+        fast = copy.deepcopy(self.learner.active.classifier)  # the fast half of a blend: these labels'
+        self.snapshots.append((at, batch, *labelled, fast))
 
     def run_until(self, now: float) -> None:
         """Train every model the worker starts before ``now``; store those that end before it."""
@@ -105,8 +108,8 @@ class _HeavyWorker:
             start = max(self.free_at, waiting[0][0])
             if start > now:
                 break
-            _, batch, indices, y = [s for s in waiting if s[0] <= start][-1]  # a backlog collapses
-            trained = fit_and_score(self.spec, self.learner, batch, self.device, (indices, y))
+            _, batch, indices, y, fast = [s for s in waiting if s[0] <= start][-1]  # a backlog collapses
+            trained = fit_and_score(self.spec, self.learner, batch, self.device, (indices, y), fast)
             manifest = trained.scores.manifest
             self.free_at = start + manifest.train_s + manifest.score_s
             self.trained_up_to = batch

@@ -424,13 +424,17 @@ class Learner:
         """Accuracy and F1 on the test split, else on the evaluation sample's answers so far, else
         none (every figure None)."""
         if self.evaluated_on == "test":
-            if self._test is None:
-                self._test = self.backend.dataset(self.corpus.test_texts, cache=True)
-            predicted = np.asarray(self.active.classifier.predict(self._test))
+            predicted = np.asarray(self.active.classifier.predict(self.test_split()))
             return measure(self.corpus.test_labels, predicted, self.label_names, self.labelled_count)
         if self.evaluated_on == "eval-sample":
             return self.estimate()
         return unmeasured(self.labelled_count)
+
+    def test_split(self) -> Any:
+        """The test split's rows, as the learner's classifier takes them (built once)."""
+        if self._test is None:
+            self._test = self.backend.dataset(self.corpus.test_texts, cache=True)
+        return self._test
 
     def estimate(self, proba: np.ndarray | None = None) -> Metrics:
         """Figures on the evaluation sample's answers so far, of this model or of pool ``proba``

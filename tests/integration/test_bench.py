@@ -19,7 +19,9 @@ def test_latency_times_each_batch_through_the_stack(small_trec: Path, tmp_path: 
     result = json.loads(out.read_text())
     assert len(result["waits_s"]) == 2 and result["max_s"] >= result["p50_s"] > 0
     parts = result["breakdown"]
-    assert set(parts) == {"detect", "pickup", "restore", "fetch", "train", "query", "log"}
+    assert set(parts) == {
+        "detect", "pickup", "setup", "restore", "fetch", "train", "evaluate", "query", "checkpoint", "log"
+    }  # fmt: skip
     assert result["select_after_log_s"] >= 0  # auto's cross-validation, after the wait
     assert sum(parts.values()) == pytest.approx(sum(result["waits_s"]) / 2)
     floor = result["argilla_floor"]  # Argilla alone, timed in the same invocation

@@ -4,6 +4,7 @@
 import json
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -12,18 +13,33 @@ import pytest
 from common.checkpoints import INITIAL, CheckpointCorrupt, CheckpointStore, Manifest
 from common.errors import UserError
 from common.runs import RunPaths
-from common.spec import ModelChoice
+from common.spec import ModelChoice, RunSpec
 from tests.support.data import gold
 from tests.unit.test_export_model import LABELS, PROBES, corpus, run_spec
 from trainer.context import corpus_of
-from trainer.export import INFO_FILE, export_model
-from trainer.heavy import Trained, fit_and_score
+from trainer.export import INFO_FILE, export_model, save_model
+from trainer.heavy import BLEND_WEIGHT, Trained, fit_and_score
 from trainer.learner import Learner
 from trainer.scores import KEEP_MODELS, MODEL, ScoreStore
 
 pytestmark = pytest.mark.timeout(900)
 
 RUN = "exported"
+
+
+class Answers:
+    """A stand-in for the fast model: one-hot probabilities of the gold labels of the pool and of
+    the test split (told apart by their sizes), or of the next label after them (``wrong``)."""
+
+    def __init__(self, learner: Learner, wrong: bool = False) -> None:
+        assert learner.pool_size != len(learner.corpus.test_labels)
+        self.learner, self.shift = learner, int(wrong)
+
+    def predict_proba(self, dataset: Any) -> np.ndarray:
+        pool = dataset.x.shape[0] == self.learner.pool_size
+        labels = self.learner.corpus.train_labels if pool else self.learner.corpus.test_labels
+        classes = [(LABELS.index(str(label)) + self.shift) % len(LABELS) for label in labels]
+        return np.eye(len(LABELS))[classes]
 
 
 def heavy_labels(trained: Trained, texts: list[str]) -> list[str]:
@@ -55,7 +71,10 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Trained]:
     scores = ScoreStore(paths.heavy_scores)
     for batch in (0, 1):
         learner.teach(gold(learner))
-        trained = fit_and_score(spec, learner, batch, "cpu")
+        # Averaged with a fast model that is always wrong, the background model scores alone: these
+        # tests are of the model alone, whatever the two would make together here.
+        labelled = learner.active.indices_labeled, learner.active.y
+        trained = fit_and_score(spec, learner, batch, "cpu", labelled, Answers(learner, wrong=True))
         scores.save(trained.scores, trained.saver)
         manifest = Manifest(
             batch=batch, model_version="v", labels=learner.labelled_count, next_batch=learner.query()
@@ -137,3 +156,49 @@ def test_a_background_model_not_there_is_refused_with_the_ones_that_are(
     with pytest.raises(UserError, match=r"no background model of batch 5; choose --batch from 0-1"):
         export_model(home[0], RUN, tmp_path / "m", batch=5, device="cpu", model=ModelChoice.heavy)
     assert not (tmp_path / "m").exists()
+
+
+def test_the_average_with_the_fast_model_scores_where_it_does_better(home: tuple[Path, Trained]) -> None:
+    spec = RunSpec.model_validate_json(RunPaths.of(home[0], RUN).spec.read_text())
+    learner = Learner.load(
+        CheckpointStore(RunPaths.of(home[0], RUN).checkpoints).learner(1),
+        corpus_of(spec),
+        RunPaths.of(home[0], RUN).cache,
+        "cpu",
+    )
+    names = learner.label_names
+    two = [i for i in learner.active.indices_labeled if learner.corpus.train_labels[i] in names[:2]]
+    labelled = np.array(two), np.array([names.index(learner.corpus.train_labels[i]) for i in two])
+    # Trained on two of the labels, the background model alone misses the third.
+    alone = fit_and_score(spec, learner, 1, "cpu", labelled, Answers(learner, wrong=True)).scores.manifest
+    assert alone.fast_weight == 0 and alone.accuracy == alone.alone_accuracy and alone.accuracy < 0.9
+    assert ".blend" not in alone.model_version
+    blend = fit_and_score(spec, learner, 1, "cpu", labelled, Answers(learner)).scores
+    assert blend.manifest.fast_weight == BLEND_WEIGHT and blend.manifest.alone_accuracy == alone.accuracy
+    assert blend.manifest.accuracy == 1.0 and blend.manifest.model_version.startswith("embeddings.blend:")
+    assert list(blend.proba.argmax(axis=1)) == [names.index(label) for label in learner.corpus.train_labels]
+
+
+def test_a_blend_is_exported_as_both_models_and_the_rule_that_averages_them(
+    home: tuple[Path, Trained], tmp_path: Path
+) -> None:
+    from setfit import SetFitModel
+
+    paths = RunPaths.of(home[0], RUN)
+    spec = RunSpec.model_validate_json(paths.spec.read_text())
+    learner = Learner.load(CheckpointStore(paths.checkpoints).learner(1), corpus_of(spec), paths.cache, "cpu")
+    trained = home[1]
+    manifest = trained.scores.manifest.model_copy(update={"batch": 7, "fast_weight": BLEND_WEIGHT})
+    blended = replace(trained, scores=replace(trained.scores, manifest=manifest), fast=learner)
+    scores = ScoreStore(tmp_path / "heavy")
+    scores.save(blended.scores, blended.saver)
+    saved = scores.model(7)
+    assert {path.name for path in saved.iterdir()} == {"heavy", "fast", "README.md"}
+    assert f"{BLEND_WEIGHT} * fast" in (saved / "README.md").read_text()
+    stored = scores.manifest(7)
+    assert (
+        stored is not None
+        and stored.loads_with == f"setfit + {save_model(learner, tmp_path / 'again')}, averaged"
+    )
+    heavy = SetFitModel.from_pretrained(str(saved / "heavy"), device="cpu")
+    assert list(heavy.predict(PROBES)) == heavy_labels(trained, PROBES)

@@ -43,3 +43,9 @@ def heavy_job_id(name: str, batch: int) -> str:
 def heavy_lock(name: str) -> str:
     """Lock held while a run's background model trains: one at a time, each on the newest labels."""
     return f"{PREFIX}:heavy-lock:{name}"
+
+
+def training_now(machine: str) -> str:
+    """Sorted set of the training jobs running on ``machine`` (scored by when their claim lapses);
+    background trainings on its CPU pause while it holds one."""
+    return f"{PREFIX}:training-now:{machine}"

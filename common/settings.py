@@ -1,5 +1,6 @@
 """Settings from the environment and `.env`, shared by every alloop process."""
 
+import socket
 from functools import lru_cache
 from pathlib import Path
 
@@ -44,6 +45,12 @@ class Settings(BaseSettings):
 
     device: str = Field(
         default="auto", pattern=r"^(auto|cpu|cuda(:\d+)?)$", description="Where models train."
+    )
+    machine: str = Field(
+        default_factory=socket.gethostname,
+        min_length=1,
+        description="The machine this process runs on: a background training on its CPU pauses while "
+        "a training job of the same machine runs. Default: the host name; compose gives its containers one.",
     )
     heavy_backend: str = Field(
         default="setfit",

@@ -16,6 +16,7 @@ backlog of heavy jobs collapses into one training on the newest labels.
 import logging
 import time
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -29,10 +30,11 @@ from common.connection import resolve_connection
 from common.corpus import Corpus
 from common.queues import JOB_TIMEOUT_S, enqueue_once, heavy_queue
 from common.runs import RunPaths, RunRegistry
-from common.settings import get_settings
+from common.settings import Settings, get_settings
 from common.spec import Backend, RunSpec
 from trainer.backends import make_backend
 from trainer.backends.base import ClassifierBackend
+from trainer.backends.devices import resolve_device
 from trainer.context import corpus_of, model_version
 from trainer.export import SAVED_ALONE, save_classifier, save_model
 from trainer.failures import report_failure
@@ -40,6 +42,7 @@ from trainer.learner import Learner
 from trainer.lease import lease
 from trainer.metrics import Metrics, measure, unmeasured
 from trainer.scores import PoolScores, ScoresManifest, ScoreStore
+from trainer.yielding import yielding
 
 log = logging.getLogger("alloop.trainer.heavy")
 
@@ -118,8 +121,9 @@ def train_heavy(run_name: str, batch: int) -> dict[str, object]:
                 paths.cache,
                 settings.device,
             )
-            trained = fit_and_score(run.spec, learner, newest, settings.device)
-            scores.save(trained.scores, trained.saver)
+            with yielding(connection.redis_url, settings.machine) if on_cpu(settings) else nullcontext():
+                trained = fit_and_score(run.spec, learner, newest, settings.device)
+                scores.save(trained.scores, trained.saver)
     except Exception as error:
         job_id = keys.heavy_job_id(run_name, batch)
         once_fixed = "the next batch's training queues the background model again"
@@ -229,6 +233,11 @@ def fit_and_score(
     return Trained(
         PoolScores(manifest, chosen.pool), classifier, backend, learner if blended and same else None
     )
+
+
+def on_cpu(settings: Settings) -> bool:
+    """Whether this worker's background trainings run on the CPU (and so yield to training jobs)."""
+    return resolve_device(settings.device) == "cpu"
 
 
 def _better(blend: Metrics, alone: Metrics) -> bool:

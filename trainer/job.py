@@ -27,6 +27,7 @@ from trainer.heavy import enqueue_heavy, newest_background
 from trainer.learner import Learner
 from trainer.lease import lease
 from trainer.scores import ScoreStore
+from trainer.yielding import claim
 
 log = logging.getLogger("alloop.trainer")
 
@@ -51,7 +52,8 @@ def train_batch(
     try:
         with lease(client, keys.run_lock(run_name), wait_s=LOCK_WAIT_S):
             run = RunRegistry(client).get(run_name)
-            return Training(settings, connection, client, run).learn(batch, records)
+            with claim(client, settings.machine, keys.train_job_id(run_name, batch)):
+                return Training(settings, connection, client, run).learn(batch, records)
     except Exception as error:
         report_failure(client, connection, run_name, batch, keys.train_job_id(run_name, batch), error)
         raise

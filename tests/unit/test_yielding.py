@@ -1,0 +1,72 @@
+"""A background training on CPU is stopped while a training job of its machine runs."""
+
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+
+import fakeredis
+import pytest
+
+from tests.support.processes import state, wait_for
+from trainer import yielding
+
+
+@pytest.fixture
+def background() -> Iterator[subprocess.Popen[bytes]]:
+    """A process standing in for a background training."""
+    process = subprocess.Popen(["sleep", "60"])
+    yield process
+    process.kill()
+    process.wait()
+
+
+def test_a_claim_of_its_machine_stops_it_and_its_end_continues_it(
+    redis: fakeredis.FakeRedis, background: subprocess.Popen[bytes]
+) -> None:
+    done = threading.Event()
+    pauser = threading.Thread(
+        target=yielding.pause_while_claimed, args=(background.pid, redis, "m1", done.is_set)
+    )
+    pauser.start()
+    try:
+        wait_for(background.pid, "S")
+        with yielding.claim(redis, "m2", "another machine's job"):
+            time.sleep(0.2)
+            assert state(background.pid) == "S", "a job elsewhere stops nothing"
+        with yielding.claim(redis, "m1", "job-a"):
+            wait_for(background.pid, "T")
+            with yielding.claim(redis, "m1", "job-b"):
+                pass
+            time.sleep(0.1)
+            assert state(background.pid) == "T", "stopped while any job of the machine runs"
+        wait_for(background.pid, "S")
+        with yielding.claim(redis, "m1", "job-c"):
+            wait_for(background.pid, "T")
+            done.set()
+            pauser.join(timeout=5)
+        assert state(background.pid) == "S", "a pauser that ends leaves it running"
+    finally:
+        done.set()
+        pauser.join(timeout=5)
+
+
+def test_a_lapsed_claim_or_a_long_pause_lets_it_run(
+    redis: fakeredis.FakeRedis, background: subprocess.Popen[bytes], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    redis.zadd("alloop:training-now:m1", {"killed job": time.time() - 1})
+    assert not yielding.claimed(redis, "m1"), "the claim of a job killed mid-way lapses"
+    monkeypatch.setattr(yielding, "MAX_PAUSE_S", 0.3)
+    monkeypatch.setattr(yielding, "RESUME_S", 5.0)
+    done = threading.Event()
+    pauser = threading.Thread(
+        target=yielding.pause_while_claimed, args=(background.pid, redis, "m1", done.is_set)
+    )
+    with yielding.claim(redis, "m1", "a long job"):
+        pauser.start()
+        try:
+            wait_for(background.pid, "T")
+            wait_for(background.pid, "S")  # past MAX_PAUSE_S it runs a while
+        finally:
+            done.set()
+            pauser.join(timeout=5)

@@ -69,8 +69,8 @@ def run(
     heavy = None if heavy_backend == "none" else heavy_backend
     with live_stack() as stack:
         idle = measure(stack, "one-speed", dataset, iterations, backend, interval) if heavy else []
+        floor = argilla_floor(stack, dataset, iterations)  # before a background model trains for good
         waits = measure(stack, "latency", dataset, iterations, backend, interval, heavy)
-        floor = argilla_floor(stack, dataset, iterations)
         baseline = (
             measure(stack, "baseline", dataset, baseline_iterations, "transformer", 3.0)
             if baseline_iterations

@@ -132,6 +132,7 @@ def two_speed(config: Config, rounds: Sequence[Round]) -> dict[str, Any]:
         "clock_s": [item.clock_s for item in found],
         "heavy_train_s": [item.heavy_s[0] if item.heavy_s else None for item in found],
         "heavy_score_s": [item.heavy_s[1] if item.heavy_s else None for item in found],
+        "heavy_fast_weight": [item.heavy_fast_weight for item in found],
     }
 
 

@@ -77,6 +77,8 @@ class TwoSpeedRound(Round):
     """Simulated seconds from batch 0's log to this batch's figures."""
     heavy_s: tuple[float, float] | None = None
     """The newest background model's training and scoring seconds (timed for real)."""
+    heavy_fast_weight: float | None = None
+    """The fast model's weight in the newest background model's scores (0: it scores alone)."""
 
 
 @dataclass
@@ -165,6 +167,7 @@ def run_two_speed(
                 lag=round_ - background.manifest.batch if background else None,
                 clock_s=clock,
                 heavy_s=(background.manifest.train_s, background.manifest.score_s) if background else None,
+                heavy_fast_weight=background.manifest.fast_weight if background else None,
             )
         )
         worker.queue(clock, round_)

@@ -61,9 +61,9 @@ class LiveStack:
         the learning stack first); Argilla's own rq worker, on the same Redis, does not count."""
         from rq import Worker
 
-        from common.queues import heavy_queue, train_queue
+        from common.queues import QUEUES
 
-        queue = {"train": train_queue, "heavy": heavy_queue}[queue_of](self.connection.redis())
+        queue = QUEUES[queue_of](self.connection.redis())
         deadline = time.monotonic() + timeout
         while Worker.count(queue=queue) < count:
             if time.monotonic() > deadline:

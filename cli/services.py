@@ -12,7 +12,7 @@ from rq import Worker
 from common import logs
 from common.connection import check_redis, resolve_connection
 from common.errors import UserError
-from common.queues import SERIALIZER, heavy_queue, train_queue
+from common.queues import QUEUES, SERIALIZER
 from common.settings import get_settings
 from watcher.hints import webhook_hints
 from watcher.service import Watcher, connect
@@ -55,7 +55,6 @@ def watcher(
         Watcher(argilla, connection.redis()).run_forever(interval, stop, wakes[0] if wakes else None)
 
 
-QUEUES = {"train": train_queue, "heavy": heavy_queue}
 # A dead worker's registration expires this long after its last heartbeat; the watcher's reaper
 # then retries its job (on the worker's own host it notices sooner, by the missing process).
 WORKER_TTL_S = 30

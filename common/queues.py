@@ -94,3 +94,7 @@ def delete_jobs_of(connection: redis.Redis, run: str) -> int:
             continue
         deleted += 1
     return deleted
+
+
+QUEUES = {"train": train_queue, "heavy": heavy_queue}
+"""alloop's queues by the names `alloop worker --queues` takes."""

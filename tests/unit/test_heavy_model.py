@@ -158,20 +158,26 @@ def test_a_background_model_not_there_is_refused_with_the_ones_that_are(
     assert not (tmp_path / "m").exists()
 
 
-def test_the_average_with_the_fast_model_scores_where_it_does_better(home: tuple[Path, Trained]) -> None:
-    spec = RunSpec.model_validate_json(RunPaths.of(home[0], RUN).spec.read_text())
-    learner = Learner.load(
-        CheckpointStore(RunPaths.of(home[0], RUN).checkpoints).learner(1),
-        corpus_of(spec),
-        RunPaths.of(home[0], RUN).cache,
-        "cpu",
+def checkpoint_learner(home: Path) -> tuple[RunSpec, Learner]:
+    """The run's spec and the learner of its checkpoint 1."""
+    paths = RunPaths.of(home, RUN)
+    spec = RunSpec.model_validate_json(paths.spec.read_text())
+    return spec, Learner.load(
+        CheckpointStore(paths.checkpoints).learner(1), corpus_of(spec), paths.cache, "cpu"
     )
+
+
+def test_the_average_with_the_fast_model_scores_where_it_does_better(home: tuple[Path, Trained]) -> None:
+    spec, learner = checkpoint_learner(home[0])
     names = learner.label_names
     two = [i for i in learner.active.indices_labeled if learner.corpus.train_labels[i] in names[:2]]
     labelled = np.array(two), np.array([names.index(learner.corpus.train_labels[i]) for i in two])
-    # Trained on two of the labels, the background model alone misses the third.
+    # Trained on two of the labels, the background model alone can be right on their texts only.
+    reachable = np.mean([label in names[:2] for label in learner.corpus.test_labels])
+    assert reachable < 1
     alone = fit_and_score(spec, learner, 1, "cpu", labelled, Answers(learner, wrong=True)).scores.manifest
-    assert alone.fast_weight == 0 and alone.accuracy == alone.alone_accuracy and alone.accuracy < 0.9
+    assert alone.fast_weight == 0 and alone.accuracy == alone.alone_accuracy
+    assert alone.accuracy is not None and alone.accuracy <= reachable
     assert ".blend" not in alone.model_version
     blend = fit_and_score(spec, learner, 1, "cpu", labelled, Answers(learner)).scores
     assert blend.manifest.fast_weight == BLEND_WEIGHT and blend.manifest.alone_accuracy == alone.accuracy
@@ -184,9 +190,7 @@ def test_a_blend_is_exported_as_both_models_and_the_rule_that_averages_them(
 ) -> None:
     from setfit import SetFitModel
 
-    paths = RunPaths.of(home[0], RUN)
-    spec = RunSpec.model_validate_json(paths.spec.read_text())
-    learner = Learner.load(CheckpointStore(paths.checkpoints).learner(1), corpus_of(spec), paths.cache, "cpu")
+    _, learner = checkpoint_learner(home[0])
     trained = home[1]
     manifest = trained.scores.manifest.model_copy(update={"batch": 7, "fast_weight": BLEND_WEIGHT})
     blended = replace(trained, scores=replace(trained.scores, manifest=manifest), fast=learner)

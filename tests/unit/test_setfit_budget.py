@@ -103,4 +103,5 @@ def test_a_training_ends_at_the_time_budget(tmp_path: Path) -> None:
     classifier.fit(train)
     assert pair_steps(labels, 16, 1) > 40
     assert readings == [0.0, 10.0, 20.0, 30.0]  # the start, then three steps
+    assert classifier.trained_steps == 3
     assert classifier.predict_proba(train).shape == (60, 3)

@@ -102,6 +102,8 @@ class FullProbaSetFitClassification(SetFitClassification):
     step_budget: int | None = None
     time_budget_s: float | None = None
     clock: Callable[[], float] = staticmethod(time.monotonic)
+    trained_steps: int | None = None
+    """Steps of pairs the last fit trained."""
 
     def _fit(self, sub_train: Any, sub_valid: Any) -> "FullProbaSetFitClassification":
         args = self._get_training_args(self.setfit_model_args, self.amp_args)
@@ -128,6 +130,7 @@ class FullProbaSetFitClassification(SetFitClassification):
             # A few labels per class make folds with a class missing; the head copes, and says so each fit.
             warnings.filterwarnings("ignore", message="The least populated class", category=UserWarning)
             trainer.train(args=train_args)
+        self.trained_steps = trainer.st_trainer.state.global_step
 
     def _predict_proba(self, dataset: Any, multi_label_threshold: float = 0.5) -> np.ndarray:
         proba = self.model.predict_proba(

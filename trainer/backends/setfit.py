@@ -42,7 +42,8 @@ accuracy 0.896 against 0.906 bounded), 121 s at 500 (accuracy 0.916). CUDA: not 
 TIME_BUDGET_S = {"cpu": 90.0, "cuda": 600.0}
 """Seconds of pair training, at most: BANKING77's longer texts took 0.8-1.5 s a step on two CPU
 cores, so 150 steps and the head came to 110-146 s a training. With it: TREC-6 92 s at 100 labels
-(138 steps, accuracy 0.924; every pair 0.900) and 96 s at 500; BANKING77 ≤ 99 s."""
+(138 steps, accuracy 0.924; every pair 0.900) and 96 s at 500; BANKING77 ≤ 99 s. Wall-clock time:
+the pauses while training jobs run (:mod:`trainer.yielding`, about a second a batch) count too."""
 HEAD_CS = (1.0, 10.0, 100.0)
 """The head's candidate inverse regularisation strengths, chosen among by 3-fold cross-validation.
 On the MiniLM's embeddings of 500 random BANKING77 texts, the default ``C=1`` scored 0.486 on the

@@ -43,7 +43,13 @@ FEATURE_SETS: dict[str, tuple[str, ...]] = {
     "embeddings+words+chars": ("embeddings", "words", "chars"),
 }
 """Simplest first: a tie goes to the simpler model."""
-C_VALUES = (3.0, 10.0, 30.0)
+C_VALUES: dict[str, tuple[float, ...]] = {
+    "embeddings": (3.0, 10.0, 30.0, 100.0),
+    "embeddings+words": (3.0, 10.0, 30.0),
+    "embeddings+words+chars": (3.0, 10.0, 30.0),
+}
+"""The inverse regularisations tried with each feature set. The 384 unit-norm embedding columns
+alone want less regularisation than rows with tens of thousands of n-gram columns besides."""
 CLASS_WEIGHTS: tuple[str | None, ...] = (None, "balanced")
 MAX_FOLDS = 5
 MIN_PER_FOLD = 4
@@ -209,7 +215,7 @@ def cv_scores(x: Any, y: np.ndarray, layout: Layout, folds: int) -> dict[Choice,
             z, _ = span_basis(combined(grams, features))
             for class_weight in CLASS_WEIGHTS:
                 search = LogisticRegressionCV(
-                    Cs=list(C_VALUES),
+                    Cs=list(C_VALUES[features]),
                     l1_ratios=(0.0,),
                     cv=splitter,
                     scoring="accuracy",
@@ -220,7 +226,7 @@ def cv_scores(x: Any, y: np.ndarray, layout: Layout, folds: int) -> dict[Choice,
                     use_legacy_attributes=False,
                 ).fit(z, y)
                 by_c = np.asarray(search.scores_).reshape(folds, -1).mean(axis=0)
-                for c, score in zip(C_VALUES, by_c, strict=True):
+                for c, score in zip(C_VALUES[features], by_c, strict=True):
                     scores[Choice(features, c, class_weight)] = float(score)
     return scores
 

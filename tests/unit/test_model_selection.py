@@ -81,6 +81,17 @@ def test_the_labels_decide_the_feature_set() -> None:
     assert from_words.folds == 5 and from_words.labels == 90 and from_words.cv_accuracy is not None
 
 
+def test_every_candidate_of_each_feature_set_is_scored() -> None:
+    scored = {choice for choice, _ in select(*signal_in("words"), LAYOUT).scores}
+    expected = {
+        Choice(features, c, weighting)
+        for features, cs in chosen.C_VALUES.items()
+        for c in cs
+        for weighting in chosen.CLASS_WEIGHTS
+    }
+    assert scored == expected and len(scored) == 20
+
+
 def test_the_same_labels_give_the_same_choice() -> None:
     x, y = signal_in("words")
     assert select(x, y, LAYOUT).choice == select(x, y, LAYOUT).choice

@@ -51,6 +51,8 @@ class Config:
     seconds_per_label: float | None = None
     """Two-speed learning (``--seconds-per-label``): ``heavy_backend`` trains in the background
     against an annotator who takes this long a text, on a simulated clock."""
+    neighbours: bool = True
+    """Neighbour averaging (``RunSpec.neighbours``)."""
 
     @property
     def name(self) -> str:
@@ -81,6 +83,7 @@ def curve(
         stopping_criterion=None,
         eval_size=config.eval_size,
         heavy_backend=config.heavy_backend,
+        neighbours=config.neighbours,
         seed=seed,
     )
     # One run dir per backend, shared by seeds and roles, so the pool's features are computed once.
@@ -328,13 +331,20 @@ def run(
     heavy_backend: Annotated[
         Backend, typer.Option(help="The background model of two-speed runs.")
     ] = Backend.setfit,
+    without_neighbours: Annotated[
+        bool,
+        typer.Option(
+            "--without-neighbours",
+            help="Also measure the configuration under test without neighbour averaging.",
+        ),
+    ] = False,
 ) -> None:
     """Learning curves of one configuration, random sampling and the small-text tutorial."""
     source = DatasetSource(path=dataset, test=test, text_column=text_column, label_column=label_column)
     corpus = read_corpus(source)
     chosen = Config("chosen", backend, strategy, batch_size, initial_batch, seeds, max_labels)
     configs = compared_configs(
-        chosen, compare or [], eval_sample, seconds_per_label or [], heavy_backend, random
+        chosen, compare or [], eval_sample, seconds_per_label or [], heavy_backend, random, without_neighbours
     )
     tutorial = Config(
         "tutorial",
@@ -368,9 +378,12 @@ def compared_configs(
     paces: Sequence[float],
     heavy_backend: Backend,
     random: bool,
+    without_neighbours: bool = False,
 ) -> list[Config]:
     """The configuration under test and the curves it is compared with, in the order they run."""
     configs = [chosen]
+    if without_neighbours:
+        configs.append(replace(chosen, role="no neighbours", neighbours=False))
     configs += [
         replace(chosen, role=other.value, backend=other) for other in compare if other != chosen.backend
     ]

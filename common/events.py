@@ -98,6 +98,11 @@ class ModelChoice(BaseModel):
     )
     folds: int
     labels: int = Field(description="The labels cross-validated (those before this update).")
+    neighbours_weight: float = Field(
+        default=0.0,
+        description="The share of the 10 nearest pool texts' probabilities in each text's, chosen by "
+        "cross-validation (0: the model's own alone).",
+    )
 
 
 class Evaluation(BaseModel):

@@ -126,6 +126,12 @@ class RunSpec(BaseModel):
         description="While the background model serves, the share of each batch its scores choose; "
         "the fast model chooses the rest, so that it keeps learning what it is unsure of.",
     )
+    neighbours: bool = Field(
+        default=True,
+        description="Average each text's class probabilities with those of its 10 nearest pool texts, "
+        "with the weight cross-validation finds best (0 where it does not help); `auto` only, pools "
+        "up to 20,000 texts.",
+    )
     query_strategy: str = "BreakingTies"
     query_subsample: int | None = Field(
         default=20_000,

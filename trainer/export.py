@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import joblib
+import numpy as np
 from sklearn.linear_model import LogisticRegression
 
 from common.checkpoints import INITIAL, CheckpointStore
@@ -36,6 +37,7 @@ from common.runs import RunPaths
 from common.spec import Backend, ModelChoice, RunSpec
 from trainer.context import corpus_of, model_version
 from trainer.learner import Learner
+from trainer.neighbours import K
 from trainer.scores import KEEP_MODELS, ScoreStore
 
 INFO_FILE = "alloop.json"
@@ -111,6 +113,8 @@ def _export_fast(
         "metrics": _fast_figures(manifest.metrics),
         "exported_at": datetime.now(UTC).isoformat(),
     }
+    if learner.averaging.weight:
+        info["neighbours"] = {"k": K, "weight": learner.averaging.weight}
     max_length = getattr(learner.backend, "max_length", None)
     if max_length is not None:  # the tokens per text a fine-tuned transformer learned from
         info["max_length"] = max_length
@@ -255,7 +259,7 @@ def save_model(learner: Learner, folder: Path) -> str:
     if classifier is None or not learner.state.initialized:
         raise UserError(f"run {learner.spec.name!r} has no trained model in this checkpoint")
     if kind == Backend.auto:
-        return _save_auto(learner, folder)
+        return _with_neighbours(learner, folder, _save_auto(learner, folder))
     if kind == Backend.hybrid:
         _save_hybrid(learner, folder)
         return "sentence-transformers+scikit-learn"
@@ -301,6 +305,52 @@ def plain_head(classifier: Any) -> LogisticRegression:
     if not isinstance(head, LogisticRegression):
         raise TypeError(f"unexpected classifier head {type(head).__name__}")
     return head
+
+
+def _with_neighbours(learner: Learner, folder: Path, loads_with: str) -> str:
+    """Beside a model whose probabilities the run averages with the pool's nearest texts'
+    (:mod:`trainer.neighbours`), what that takes: the pool's embeddings, the model's probabilities
+    of them, and a README with the rule."""
+    weight = learner.averaging.weight
+    if not weight:
+        return loads_with
+    target = folder / NEIGHBOURS_FOLDER
+    target.mkdir()
+    vectors = learner.backend.sentence_vectors(learner.corpus.train_texts)
+    np.save(target / POOL_EMBEDDINGS, np.asarray(vectors, dtype=np.float32))
+    proba = learner.active.classifier.predict_proba(learner.active.dataset)
+    np.save(target / POOL_PROBA, np.asarray(proba, dtype=np.float32))
+    readme = NEIGHBOURS_README.format(k=K, weight=weight, embeddings=POOL_EMBEDDINGS, proba=POOL_PROBA)
+    (target / "README.md").write_text(readme, encoding="utf-8")
+    return f"{loads_with}, averaged with the pool's nearest texts ({NEIGHBOURS_FOLDER}/README.md)"
+
+
+NEIGHBOURS_FOLDER = "neighbours"
+POOL_EMBEDDINGS = "pool_embeddings.npy"
+POOL_PROBA = "pool_proba.npy"
+NEIGHBOURS_README = """\
+# Neighbour averaging
+
+The run served this model's class probabilities averaged with those of each text's {k} nearest
+texts of the pool it learned from. `{embeddings}` holds the pool's sentence embeddings (unit
+length, the model's own encoder), `{proba}` the model's probabilities of them (one column per
+label, in the order of `labels` in `alloop.json`). For texts with probabilities `proba` (same
+columns; 0 for a label the model never saw) and unit-length embeddings `embeddings`:
+
+```python
+import numpy as np
+
+folder = "."  # this folder
+pool = np.load(f"{{folder}}/{embeddings}")
+pool_proba = np.load(f"{{folder}}/{proba}")
+
+def average(proba, embeddings):
+    nearest = np.argsort(-(np.asarray(embeddings) @ pool.T), axis=1)[:, :{k}]
+    return (1 - {weight}) * np.asarray(proba) + {weight} * pool_proba[nearest].mean(axis=1)
+```
+
+A text's label is the most probable column of `average(proba, embeddings)`.
+"""
 
 
 def _save_embeddings(backend: Any, labels: list[str], folder: Path, head: LogisticRegression) -> None:

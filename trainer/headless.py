@@ -15,6 +15,7 @@ from common.events import Served
 from common.spec import RunSpec
 from trainer.heavy import fit_and_score, newest_background
 from trainer.learner import Learner, Metrics
+from trainer.neighbours import Averaging
 from trainer.scores import PoolScores, ScoreStore
 
 
@@ -90,7 +91,7 @@ class _HeavyWorker:
     learner: Learner
     store: ScoreStore
     device: str
-    snapshots: list[tuple[float, int, np.ndarray, np.ndarray, Any]] = field(default_factory=list)
+    snapshots: list[tuple[float, int, np.ndarray, np.ndarray, Any, Averaging]] = field(default_factory=list)
     free_at: float = 0.0
     trained_up_to: int = -1
     finished: list[tuple[float, PoolScores]] = field(default_factory=list)
@@ -99,7 +100,7 @@ class _HeavyWorker:
         """The labels after ``batch``, learned at ``at``: a heavy job is queued for them."""
         labelled = self.learner.active.indices_labeled.copy(), np.asarray(self.learner.active.y).copy()
         fast = copy.deepcopy(self.learner.active.classifier)  # the fast half of a blend: these labels'
-        self.snapshots.append((at, batch, *labelled, fast))
+        self.snapshots.append((at, batch, *labelled, fast, self.learner.averaging))
 
     def run_until(self, now: float) -> None:
         """Train every model the worker starts before ``now``; store those that end before it."""
@@ -110,8 +111,12 @@ class _HeavyWorker:
             start = max(self.free_at, waiting[0][0])
             if start > now:
                 break
-            _, batch, indices, y, fast = [s for s in waiting if s[0] <= start][-1]  # a backlog collapses
-            trained = fit_and_score(self.spec, self.learner, batch, self.device, (indices, y), fast)
+            _, batch, indices, y, fast, averaging = [s for s in waiting if s[0] <= start][
+                -1
+            ]  # a backlog collapses
+            trained = fit_and_score(
+                self.spec, self.learner, batch, self.device, (indices, y), fast, averaging
+            )
             manifest = trained.scores.manifest
             self.free_at = start + manifest.train_s + manifest.score_s
             self.trained_up_to = batch

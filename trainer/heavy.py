@@ -41,6 +41,7 @@ from trainer.failures import report_failure
 from trainer.learner import Learner
 from trainer.lease import lease
 from trainer.metrics import Metrics, measure, unmeasured
+from trainer.neighbours import Averaging
 from trainer.scores import PoolScores, ScoresManifest, ScoreStore
 from trainer.yielding import yielding
 
@@ -195,11 +196,13 @@ def fit_and_score(
     device: str,
     labelled: tuple[np.ndarray, np.ndarray] | None = None,
     fast: Any = None,
+    fast_averaging: Averaging | None = None,
 ) -> Trained:
     """Train ``spec.heavy_backend`` on the learner's labels (or ``labelled``: pool indices and their
     class indices, learned earlier); score the pool and the test split. Where averaging its class
-    probabilities with the fast model's of the same labels (``fast``, a classifier; default the
-    learner's) does better on the held-out labels, those averages are its scores."""
+    probabilities with the fast model's of the same labels (``fast``, a classifier, with its
+    neighbours' weight ``fast_averaging``; default the learner's) does better on the held-out
+    labels, those averages are its scores."""
     if spec.heavy_backend is None:
         raise ValueError(f"run {spec.name} has no heavy_backend")
     heavy_spec = spec.model_copy(update={"backend": spec.heavy_backend})
@@ -212,8 +215,8 @@ def fit_and_score(
     classifier = backend.classifier_factory().new()
     classifier.fit(train)
     trained = time.perf_counter()
-    alone = _Proba.of(classifier, learner, backend.dataset(corpus.train_texts, cache=True), backend)
-    blend = alone.mixed(_Proba.of(fast or learner.active.classifier, learner), BLEND_WEIGHT)
+    alone = _Proba.of(classifier, learner, backend)
+    blend = alone.mixed(_Proba(*learner.probabilities(fast, fast_averaging)), BLEND_WEIGHT)
     alone_figures, blend_figures = alone.figures(learner, len(indices)), blend.figures(learner, len(indices))
     blended = _better(blend_figures, alone_figures)
     chosen, metrics = (blend, blend_figures) if blended else (alone, alone_figures)
@@ -229,7 +232,7 @@ def fit_and_score(
         alone_accuracy=alone_figures.accuracy,
     )
     # The learner's model is the fast half of the blend only when it learned these very labels.
-    same = labelled is None and fast is None
+    same = labelled is None and fast is None and fast_averaging is None
     return Trained(
         PoolScores(manifest, chosen.pool), classifier, backend, learner if blended and same else None
     )
@@ -252,18 +255,14 @@ class _Proba:
     test: np.ndarray | None
 
     @classmethod
-    def of(cls, classifier: Any, learner: Learner, pool: Any = None, backend: Any = None) -> "_Proba":
-        """``classifier``'s, on rows of ``backend`` (default: the learner's own rows)."""
-        pool = learner.active.dataset if pool is None else pool
+    def of(cls, classifier: Any, learner: Learner, backend: ClassifierBackend) -> "_Proba":
+        """``classifier``'s, on the rows ``backend`` makes of the learner's pool and test split."""
+        corpus = learner.corpus
         test = None
         if learner.evaluated_on == "test":
-            rows = (
-                learner.test_split()
-                if backend is None
-                else backend.dataset(learner.corpus.test_texts, cache=True)
-            )
-            test = np.asarray(classifier.predict_proba(rows))
-        return cls(np.asarray(classifier.predict_proba(pool)), test)
+            test = np.asarray(classifier.predict_proba(backend.dataset(corpus.test_texts, cache=True)))
+        pool = np.asarray(classifier.predict_proba(backend.dataset(corpus.train_texts, cache=True)))
+        return cls(pool, test)
 
     def mixed(self, other: "_Proba", weight: float) -> "_Proba":
         """``(1 - weight) * self + weight * other``."""

@@ -26,6 +26,7 @@ from trainer.failures import report_failure
 from trainer.heavy import enqueue_heavy, newest_background
 from trainer.learner import Learner
 from trainer.lease import lease
+from trainer.neighbours import Averaging
 from trainer.scores import ScoreStore
 from trainer.yielding import claim
 
@@ -35,6 +36,8 @@ LOCK_WAIT_S = 600
 SELECTIONS = "selections.json"
 """Beside a checkpoint: ``auto``'s cross-validations, made after it was saved and the next batch logged."""
 SELECTIONS_JSON = TypeAdapter(list[Selection])
+AVERAGING = "averaging.json"
+AVERAGING_JSON = TypeAdapter(tuple[Averaging, list[dict[float, float]]])
 
 
 def train_batch(
@@ -71,6 +74,7 @@ def model_choice(learner: Learner) -> events.ModelChoice | None:
         cv_accuracy=selection.cv_accuracy,
         folds=selection.folds,
         labels=selection.labels,
+        neighbours_weight=learner.averaging.weight,
     )
 
 
@@ -130,8 +134,13 @@ class Training:
             self.store.learner(batch), corpus_of(self.spec), self.paths.cache, self.settings.device
         )
         note = self.store.note_path(batch, SELECTIONS)
+        averaging = self.store.note_path(batch, AVERAGING)
         if note.exists():
             learner.state.selections = SELECTIONS_JSON.validate_json(note.read_bytes())
+            if averaging.exists():
+                learner.state.averaging, learner.state.averaging_scores = AVERAGING_JSON.validate_json(
+                    averaging.read_bytes()
+                )
         elif learner.selects and batch != INITIAL:
             self._reselect(batch, learner)  # lost to a crash after the checkpoint: work it out again
         return learner
@@ -232,8 +241,12 @@ class Training:
             return
         with (clock or Stopwatch()).step("select"):
             learner.reselect()
+        state = learner.state
+        averaging = AVERAGING_JSON.dump_json((state.averaging, state.averaging_scores))
+        atomic_write_bytes(self.store.note_path(batch, AVERAGING), averaging)
+        # Written last: its presence says the selection (and the averaging) is complete.
         atomic_write_bytes(
-            self.store.note_path(batch, SELECTIONS), SELECTIONS_JSON.dump_json(learner.state.selections)
+            self.store.note_path(batch, SELECTIONS), SELECTIONS_JSON.dump_json(state.selections)
         )
 
     def finish(

@@ -4,12 +4,14 @@ import logging
 import pickle
 import random
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from sklearn.cluster import KMeans
+from sklearn.exceptions import ConvergenceWarning
 from small_text import (
     LABEL_UNLABELED,
     PoolBasedActiveLearner,
@@ -24,8 +26,17 @@ from common.events import EvaluatedOn
 from common.spec import InitialBatch, RunSpec
 from trainer import eval_sample as eval_samples
 from trainer.backends import BackendOptions, ClassifierBackend, make_backend
-from trainer.backends.selection import HISTORY, Selection, default_selection, select
+from trainer.backends.selection import (
+    CV_SEED,
+    HISTORY,
+    MAX_CV_LABELS,
+    Selection,
+    default_selection,
+    fit_in_span,
+    select,
+)
 from trainer.metrics import Metrics, measure, unmeasured
+from trainer.neighbours import NO_AVERAGING, Averaging, Neighbours, averaged, best_weight, cv_weights
 from trainer.scores import ScoreLookup, scores_suffice
 from trainer.strategies import make_query_strategy, make_stopping_criterion
 
@@ -57,6 +68,10 @@ class _State:
     """How many of ``eval_sample`` have been put in a batch."""
     eval_answers: dict[int, str] = field(default_factory=dict)
     """The annotators' labels of the evaluation sample so far (discarded texts left out)."""
+    averaging: Averaging = NO_AVERAGING
+    """The neighbours' weight in the model's probabilities (:mod:`trainer.neighbours`)."""
+    averaging_scores: list[dict[float, float]] = field(default_factory=list)
+    """The last few cross-validations of the neighbours' weights, newest last."""
 
     def __setstate__(self, saved: dict[str, Any]) -> None:
         # A checkpoint written before a field existed restores with the field's default.
@@ -83,6 +98,8 @@ class Learner:
         self.corpus = corpus
         self.state = state
         self._test: Any = None
+        self._neighbours: Neighbours | bool | None = False  # False: not looked up yet
+        self._proba: tuple[np.ndarray, np.ndarray | None] | None = None
 
     @classmethod
     def build(
@@ -126,7 +143,8 @@ class Learner:
         """The backend, and for ``auto`` the model it trained: ``auto.embeddings-words.C10.unweighted``."""
         if self.state.serving is None:
             return self.backend_name
-        return f"{self.backend_name}.{self.state.serving.choice.tag}"
+        averaging = f".neighbours{self.averaging.weight:g}" if self.averaging.weight else ""
+        return f"{self.backend_name}.{self.state.serving.choice.tag}{averaging}"
 
     @property
     def selects(self) -> bool:
@@ -137,6 +155,50 @@ class Learner:
     def feature_layout(self) -> tuple[tuple[str, int], ...]:
         """``auto``: the blocks of a row and their widths, ``(("embeddings", 384), ("words", …), …)``."""
         return tuple(self._factory.layout) if self.selects else ()
+
+    @property
+    def neighbours(self) -> Neighbours | None:
+        """The pool's and the test split's nearest pool texts, where the run averages over them
+        (``spec.neighbours``, a backend that chooses its model, a pool up to ``MAX_POOL``)."""
+        if self._neighbours is False:
+            wanted = self.spec.neighbours and self.selects
+            self._neighbours = Neighbours.of(
+                self.backend.run_dir,
+                self.spec.model,
+                self.corpus.train_texts,
+                self.corpus.test_texts,
+                self.backend.device,
+            ) if wanted else None  # fmt: skip
+        return self._neighbours if isinstance(self._neighbours, Neighbours) else None
+
+    @property
+    def averaging(self) -> Averaging:
+        """The neighbours' weight in the model's probabilities now (0: the model's own)."""
+        if self.state.averaging.weight and self.neighbours is not None:
+            return self.state.averaging
+        return NO_AVERAGING
+
+    def probabilities(
+        self, classifier: Any = None, averaging: Averaging | None = None
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """Class probabilities of every pool text and of the test split (None without one) by
+        ``classifier`` (default: the learner's), averaged with their neighbours' as ``averaging``
+        says (default: the learner's)."""
+        own = classifier is None and averaging is None
+        if own and self._proba is not None:
+            return self._proba
+        classifier = self.active.classifier if classifier is None else classifier
+        weight = (averaging or self.averaging).weight
+        pool = np.asarray(classifier.predict_proba(self.active.dataset))
+        test = np.asarray(classifier.predict_proba(self.test_split())) if self.corpus.test_texts else None
+        near = self.neighbours if weight else None
+        if near is not None:
+            if test is not None and near.test is not None:
+                test = averaged(test, pool[near.test], weight)
+            pool = averaged(pool, pool[near.pool], weight)
+        if own:
+            self._proba = (pool, test)
+        return pool, test
 
     @property
     def _factory(self) -> Any:
@@ -234,6 +296,7 @@ class Learner:
         if len(labels) != len(self.state.awaiting):
             raise ValueError(f"{len(labels)} labels for a batch of {len(self.state.awaiting)} records")
         self._check_labels(labels)
+        self._proba = None
         sample = set(self.state.eval_sample)
         answered = dict(zip(self.state.awaiting, labels, strict=True))
         learned = [index for index in self.state.awaiting if index not in sample]
@@ -278,6 +341,7 @@ class Learner:
         earlier = self.state.selections
         selection = select(self.active.dataset.x[labelled], self.active.y, self.feature_layout, earlier)
         self.state.selections = [*earlier, selection][-HISTORY:]
+        self._reweigh(selection)
         previous = earlier[-1] if earlier else None
         if previous is None or previous.choice != selection.choice:
             log.info(
@@ -286,6 +350,35 @@ class Learner:
                 "" if previous is None else f", instead of {previous.choice.tag}",
             )  # fmt: skip
         return time.perf_counter() - started
+
+    def _reweigh(self, selection: Selection) -> None:
+        """Cross-validate the neighbours' weights (:mod:`trainer.neighbours`) for the model
+        ``selection`` chose, on the same labels and folds; keep the best over the last few updates."""
+        neighbours = self.neighbours
+        if neighbours is None or selection.cv_accuracy is None:
+            return
+        labelled, y = np.asarray(self.active.indices_labeled), np.asarray(self.active.y, dtype=int)
+        if len(y) > MAX_CV_LABELS:  # the sample select() cross-validated on
+            keep = np.sort(np.random.default_rng(CV_SEED).choice(len(y), size=MAX_CV_LABELS, replace=False))
+            labelled, y = labelled[keep], y[keep]
+        rows = self.active.dataset.x
+
+        def fold_proba(train: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+            model = fit_in_span(rows[labelled[train]], y[train], self.feature_layout, selection.choice)
+            proba = np.zeros((len(wanted), len(self.label_names)))
+            proba[:, model.classes_] = model.predict_proba(rows[wanted])
+            return proba
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", category=UserWarning)  # classes with fewer labels than folds
+            warnings.simplefilter("ignore", category=ConvergenceWarning)
+            scores = cv_weights(fold_proba, labelled, y, neighbours.pool, selection.folds, CV_SEED)
+        self.state.averaging_scores = [*self.state.averaging_scores, scores][-HISTORY:]
+        chosen = best_weight(self.state.averaging_scores)
+        if chosen.weight != self.state.averaging.weight:
+            log.info("run %s: at %d labels, %s", self.spec.name, self.labelled_count, chosen.describe())
+        self.state.averaging = chosen
+        self._proba = None
 
     def _check_labels(self, labels: list[str | None]) -> None:
         """Refuse answers outside the run's labels (say the label question was edited in Argilla)."""
@@ -336,7 +429,11 @@ class Learner:
     def _check_stopping(self) -> bool:
         if self.state.stopping is None:
             return False
-        predictions, proba = self.active.classifier.predict(self.active.dataset, return_proba=True)
+        if self.averaging.weight:
+            proba = self.probabilities()[0]
+            predictions = proba.argmax(axis=1)
+        else:
+            predictions, proba = self.active.classifier.predict(self.active.dataset, return_proba=True)
         return bool(
             self.state.stopping.stop(predictions=predictions, proba=proba, indices_stopping=self.unlabelled())
         )
@@ -358,11 +455,17 @@ class Learner:
             return []
         self._seed()
         own = size if scores is None else size - round(size * self.spec.heavy_share)
-        chosen = self.active.query(num_samples=own) if own else np.empty(0, dtype=int)
+        chosen = self._query_own(unlabelled, own) if own else np.empty(0, dtype=int)
         if scores is not None and own < size:
             free = np.setdiff1d(unlabelled, chosen, assume_unique=True)
             chosen = np.concatenate([chosen, self._query_by_scores(scores, free, size - own)])
         return self._await([int(index) for index in chosen], part)
+
+    def _query_own(self, unlabelled: np.ndarray, size: int) -> np.ndarray:
+        """``size`` items chosen by the learner's own model (averaged with neighbours where it is)."""
+        if self.averaging.weight and self.queries_by_scores:
+            return self._query_by_scores(self.probabilities()[0], unlabelled, size)
+        return np.asarray(self.active.query(num_samples=size))
 
     def unlabelled(self) -> np.ndarray:
         """Pool indices neither labelled, discarded nor in the evaluation sample."""
@@ -406,6 +509,8 @@ class Learner:
         """The predicted label of each pool item and its probability (from ``scores`` when given)."""
         if not indices:
             return []
+        if scores is None and self.averaging.weight:
+            scores = self.probabilities()[0]
         if scores is None:
             proba = np.asarray(self.active.classifier.predict_proba(self.active.dataset[np.array(indices)]))
         else:
@@ -424,7 +529,12 @@ class Learner:
         """Accuracy and F1 on the test split, else on the evaluation sample's answers so far, else
         none (every figure None)."""
         if self.evaluated_on == "test":
-            predicted = np.asarray(self.active.classifier.predict(self.test_split()))
+            test = self.probabilities()[1] if self.averaging.weight else None
+            predicted = (
+                np.asarray(self.active.classifier.predict(self.test_split()))
+                if test is None
+                else test.argmax(axis=1)
+            )
             return measure(self.corpus.test_labels, predicted, self.label_names, self.labelled_count)
         if self.evaluated_on == "eval-sample":
             return self.estimate()
@@ -443,6 +553,8 @@ class Learner:
         if not answers or not self.state.initialized:
             return unmeasured(self.labelled_count, "eval-sample")
         indices = np.array(list(answers), dtype=int)
+        if proba is None and self.averaging.weight:
+            proba = self.probabilities()[0]
         if proba is None:
             predicted = np.asarray(self.active.classifier.predict(self.active.dataset[indices]))
         else:

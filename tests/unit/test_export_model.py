@@ -309,3 +309,33 @@ def test_the_exported_learner_says_its_own_figures_when_the_background_model_ser
     served = {"accuracy": 0.9, "macro_f1": 0.88, "served_by": "heavy", "labels": 80, "fast": fast}
     assert _fast_figures(served) == {"accuracy": 0.7, "macro_f1": 0.6, "evaluated_on": "test", "eval_n": 500}
     assert _fast_figures(fast) == _fast_figures(served)  # schema 2: its own figures were the learner's
+
+
+@pytest.mark.parametrize("features", ["embeddings", "embeddings+words"])
+def test_a_model_averaged_with_neighbours_exports_them_and_predicts_as_the_learner(
+    tmp_path: Path, features: str
+) -> None:
+    """The folder's model and its neighbours/README.md's rule give the probabilities the run serves."""
+    from trainer.backends.encoder import encode
+    from trainer.neighbours import Averaging, averaged, nearest
+
+    learner = trained_as(features, tmp_path / "run", corpus())
+    learner.state.averaging = Averaging(0.5)
+    folder = tmp_path / "model"
+    assert "averaged with the pool's nearest texts" in save_model(learner, folder)
+
+    namespace: dict[str, Any] = {}
+    readme = (folder / "neighbours" / "README.md").read_text()
+    code = readme.split("```python\n", 1)[1].split("```", 1)[0]
+    exec(code.replace('folder = "."', f'folder = "{folder / "neighbours"}"'), namespace)
+    vectors = encode(learner.spec.model, PROBES, "cpu")
+    got = namespace["average"](learner_proba(learner, PROBES), vectors)
+
+    pool = learner.backend.sentence_vectors(learner.corpus.train_texts)
+    pool_proba = np.asarray(learner.active.classifier.predict_proba(learner.active.dataset))
+    near = nearest(vectors, np.asarray(pool))
+    np.testing.assert_allclose(
+        got, averaged(learner_proba(learner, PROBES), pool_proba[near], 0.5), atol=1e-5
+    )
+    # A pool text is averaged over its neighbours other than itself, so use texts from outside it.
+    assert all(probe not in learner.corpus.train_texts for probe in PROBES)

@@ -372,7 +372,8 @@ class Learner:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", category=UserWarning)  # classes with fewer labels than folds
             warnings.simplefilter("ignore", category=ConvergenceWarning)
-            scores = cv_weights(fold_proba, labelled, y, neighbours.pool, selection.folds, CV_SEED)
+            around = neighbours.among_unlabelled(labelled)
+            scores = cv_weights(fold_proba, labelled, y, around, selection.folds, CV_SEED)
         self.state.averaging_scores = [*self.state.averaging_scores, scores][-HISTORY:]
         chosen = best_weight(self.state.averaging_scores)
         if chosen.weight != self.state.averaging.weight:

@@ -36,13 +36,24 @@ BLOCK = 1024
 FOLDER = "neighbours"
 
 
-def nearest(queries: np.ndarray, pool: np.ndarray, k: int = K, *, self_excluded: bool = False) -> np.ndarray:
+def nearest(
+    queries: np.ndarray,
+    pool: np.ndarray,
+    k: int = K,
+    *,
+    self_excluded: bool = False,
+    excluded: np.ndarray | None = None,
+) -> np.ndarray:
     """Indices of the ``k`` pool rows most similar (dot product) to each query row, most similar
-    first; ``self_excluded``: the queries are the pool itself, and row i is not its own neighbour."""
-    k = min(k, len(pool) - int(self_excluded))
+    first; ``self_excluded``: the queries are the pool itself, and row i is not its own neighbour;
+    no row of ``excluded`` is anyone's."""
+    left_out = 0 if excluded is None else len(np.unique(excluded))
+    k = min(k, len(pool) - max(int(self_excluded), left_out))
     found = np.empty((len(queries), k), dtype=np.int32)
     for start in range(0, len(queries), BLOCK):
         similarity = queries[start : start + BLOCK] @ pool.T
+        if excluded is not None:
+            similarity[:, excluded] = -np.inf
         if self_excluded:
             rows = np.arange(similarity.shape[0])
             similarity[rows, start + rows] = -np.inf
@@ -62,10 +73,21 @@ def averaged(proba: np.ndarray, neighbour_proba: np.ndarray, weight: float) -> n
 
 @dataclass(frozen=True)
 class Neighbours:
-    """The pool's nearest neighbours, and those of the test split's texts, as pool indices."""
+    """The pool's nearest neighbours, and those of the test split's texts, as pool indices; and
+    the pool's embeddings they were found by."""
 
     pool: np.ndarray
     test: np.ndarray | None
+    vectors: np.ndarray
+
+    def among_unlabelled(self, labelled: np.ndarray) -> np.ndarray:
+        """The nearest unlabelled pool texts of each of the pool texts ``labelled``.
+
+        What cross-validation averages a held-out text with: an active learner's batches gather
+        near one another, so a labelled text's own neighbours are often labelled texts the fold's
+        model was fitted on, which flatter the average; a test text's are mostly unlabelled.
+        """
+        return nearest(np.asarray(self.vectors[labelled]), np.asarray(self.vectors), excluded=labelled)
 
     @classmethod
     def of(
@@ -87,7 +109,7 @@ class Neighbours:
             test = _cached(run_dir / FOLDER / f"{pool_key}-{test_key}-k{K}.npy", lambda: nearest(
                 np.asarray(test_vectors), np.asarray(pool_vectors)
             ))  # fmt: skip
-        return cls(pool, test)
+        return cls(pool, test, pool_vectors)
 
 
 def _cached(path: Path, find: Callable[[], np.ndarray]) -> np.ndarray:
@@ -123,16 +145,16 @@ def cv_weights(
     folds: int,
     seed: int,
 ) -> dict[float, float]:
-    """Each of :data:`WEIGHTS`' cross-validated accuracy on the labelled pool texts.
+    """Each of :data:`WEIGHTS`' cross-validated accuracy on the labelled pool texts ``labelled``.
 
     ``fold_proba(train, rows)`` fits the model on the labelled positions ``train`` and returns its
     class probabilities of the pool ``rows``; each fold's held-out texts are scored averaged with
-    their neighbours (labelled or not) as the model of the other folds sees them.
+    their ``neighbours`` (pool indices, a row per labelled text) as that model sees them.
     """
     splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
     correct = dict.fromkeys(WEIGHTS, 0)
     for train, held in splitter.split(np.zeros(len(y)), y):
-        around = neighbours[labelled[held]]
+        around = neighbours[held]
         rows, inverse = np.unique(np.concatenate([labelled[held], around.ravel()]), return_inverse=True)
         proba = fold_proba(train, rows)
         own = proba[inverse[: len(held)]]

@@ -32,6 +32,18 @@ def test_nearest_finds_the_most_similar_rows_in_order_and_never_the_row_itself()
     assert nearest(queries, pool, k=1)[0, 0] == 0, "a query that is not in the pool may be nearest to any row"
 
 
+def test_cross_validation_averages_labelled_texts_with_unlabelled_ones_only() -> None:
+    vectors = np.random.default_rng(1).normal(size=(40, 5)).astype(np.float32)
+    near = Neighbours(nearest(vectors, vectors, k=3, self_excluded=True), None, vectors)
+    labelled = np.array([0, 3, 7, 8, 20])
+    around = near.among_unlabelled(labelled)
+    assert around.shape == (5, K), "as many as the run's own neighbours"
+    assert not set(around.ravel()) & set(labelled.tolist())
+    unlabelled = np.setdiff1d(np.arange(40), labelled)
+    expected = unlabelled[nearest(vectors[labelled], vectors[unlabelled])]
+    np.testing.assert_array_equal(around, expected)
+
+
 def test_a_search_in_blocks_finds_what_one_search_finds(monkeypatch: pytest.MonkeyPatch) -> None:
     vectors = np.random.default_rng(0).normal(size=(50, 6)).astype(np.float32)
     whole = nearest(vectors, vectors, k=4, self_excluded=True)
@@ -76,7 +88,7 @@ def noisy_model(y: np.ndarray, wrong: float, seed: int = 1):  # type: ignore[no-
 
 def test_the_labels_choose_a_weight_where_neighbours_agree_and_none_where_they_do_not() -> None:
     y, near = clusters()
-    labelled = np.arange(len(y))
+    labelled = np.arange(len(y))  # here every text is labelled, and its neighbours' row is its own
     helped = cv_weights(noisy_model(y, wrong=0.4), labelled, y, near, folds=5, seed=0)
     assert set(helped) == set(WEIGHTS)
     assert best_weight([helped]).weight > 0, helped

@@ -82,6 +82,19 @@ class TwoSpeedRound(Round):
     """The fast model's weight in the newest background model's scores (0: it scores alone)."""
 
 
+@dataclass(frozen=True)
+class _Snapshot:
+    """The labels after one batch, for the heavy job queued then, and the fast model of those labels
+    (the fast half of a blend) with its neighbours' weight."""
+
+    at: float
+    batch: int
+    indices: np.ndarray
+    y: np.ndarray
+    fast: Any
+    averaging: Averaging
+
+
 @dataclass
 class _HeavyWorker:
     """One heavy worker on a simulated clock: it trains on the newest labels when it is free, and
@@ -91,35 +104,42 @@ class _HeavyWorker:
     learner: Learner
     store: ScoreStore
     device: str
-    snapshots: list[tuple[float, int, np.ndarray, np.ndarray, Any, Averaging]] = field(default_factory=list)
+    snapshots: list[_Snapshot] = field(default_factory=list)
     free_at: float = 0.0
     trained_up_to: int = -1
     finished: list[tuple[float, PoolScores]] = field(default_factory=list)
 
     def queue(self, at: float, batch: int) -> None:
         """The labels after ``batch``, learned at ``at``: a heavy job is queued for them."""
-        labelled = self.learner.active.indices_labeled.copy(), np.asarray(self.learner.active.y).copy()
-        fast = copy.deepcopy(self.learner.active.classifier)  # the fast half of a blend: these labels'
-        self.snapshots.append((at, batch, *labelled, fast, self.learner.averaging))
+        active = self.learner.active
+        self.snapshots.append(
+            _Snapshot(
+                at,
+                batch,
+                active.indices_labeled.copy(),
+                np.asarray(active.y).copy(),
+                copy.deepcopy(active.classifier),
+                self.learner.averaging,
+            )
+        )
 
     def run_until(self, now: float) -> None:
         """Train every model the worker starts before ``now``; store those that end before it."""
         while True:
-            waiting = [s for s in self.snapshots if s[1] > self.trained_up_to]
+            waiting = [s for s in self.snapshots if s.batch > self.trained_up_to]
             if not waiting:
                 break
-            start = max(self.free_at, waiting[0][0])
+            start = max(self.free_at, waiting[0].at)
             if start > now:
                 break
-            _, batch, indices, y, fast, averaging = [s for s in waiting if s[0] <= start][
-                -1
-            ]  # a backlog collapses
+            newest = [s for s in waiting if s.at <= start][-1]  # a backlog collapses
+            labelled = (newest.indices, newest.y)
             trained = fit_and_score(
-                self.spec, self.learner, batch, self.device, (indices, y), fast, averaging
+                self.spec, self.learner, newest.batch, self.device, labelled, newest.fast, newest.averaging
             )
             manifest = trained.scores.manifest
             self.free_at = start + manifest.train_s + manifest.score_s
-            self.trained_up_to = batch
+            self.trained_up_to = newest.batch
             self.finished.append((self.free_at, trained.scores))
         for ends, scores in self.finished:
             if ends <= now:

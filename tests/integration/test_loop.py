@@ -86,6 +86,26 @@ def test_one_checkpoint_per_batch_and_metrics_match_a_recomputation(
     assert len(lines) >= 3
 
 
+def test_each_neighbours_weight_chosen_after_a_log_serves_the_next_update(
+    three_batches: None, stack: LocalStack, redis_client: redis.Redis
+) -> None:
+    """The weight cross-validated after checkpoint k's log is noted beside it, and it is what the
+    model of checkpoint k+1 averaged with, as its event says."""
+    from trainer.job import AVERAGING, AVERAGING_JSON
+    from trainer.learner import Learner
+
+    paths = RunPaths.of(stack.home, RUN)
+    store = CheckpointStore(paths.checkpoints)
+    updates = {e.batch: e for _, e in events.read(redis_client, RUN) if isinstance(e, events.ModelUpdated)}
+    corpus = read_corpus(DatasetSource(path=str(TREC)))
+    for batch in (1, 2):
+        noted, _ = AVERAGING_JSON.validate_json(store.note_path(batch - 1, AVERAGING).read_bytes())
+        learner = Learner.load(store.learner(batch), corpus, paths.cache, "cpu")
+        assert learner.state.averaging == noted
+        choice = updates[batch].choice
+        assert choice is not None and choice.neighbours_weight == learner.averaging.weight
+
+
 def test_the_run_continues_after_the_watcher_and_worker_are_killed(
     three_batches: None,
     env: dict[str, str],

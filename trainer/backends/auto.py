@@ -6,7 +6,9 @@ dir. After each update, cross-validation on the labels so far (:mod:`trainer.bac
 picks the feature set (embeddings; + words; + chars), C and class weighting that the next update
 trains. Sentence embeddings carry what a text is about, n-grams its exact wording ("how many",
 "who"); which matters more depends on the data (wording on TREC-6's question types, meaning on
-BANKING77's 77 intents), and nobody knows in advance, so the labels decide.
+BANKING77's 77 intents), and nobody knows in advance, so the labels decide. The learner then
+averages the chosen model's probabilities with those of each text's nearest pool texts, as far as
+the labels say it helps (:mod:`trainer.neighbours`).
 """
 
 import io

@@ -87,7 +87,7 @@ class Neighbours:
         near one another, so a labelled text's own neighbours are often labelled texts the fold's
         model was fitted on, which flatter the average; a test text's are mostly unlabelled.
         """
-        return nearest(np.asarray(self.vectors[labelled]), np.asarray(self.vectors), excluded=labelled)
+        return nearest(self.vectors[labelled], self.vectors, excluded=labelled)
 
     @classmethod
     def of(
@@ -96,20 +96,19 @@ class Neighbours:
         """Found once (then read from the run dir); None for a pool larger than :data:`MAX_POOL`."""
         if len(pool_texts) > MAX_POOL or len(pool_texts) <= K:
             return None
-        pool_vectors = cached_embeddings(run_dir, model, pool_texts, device)
+        vectors = np.asarray(cached_embeddings(run_dir, model, pool_texts, device))
         salt = model_identity(model)
         pool_key = text_digest(pool_texts, salt=salt)[:24]
-        pool = _cached(run_dir / FOLDER / f"{pool_key}-pool-k{K}.npy", lambda: nearest(
-            np.asarray(pool_vectors), np.asarray(pool_vectors), self_excluded=True
-        ))  # fmt: skip
+        folder = run_dir / FOLDER
+        pool = _cached(
+            folder / f"{pool_key}-pool-k{K}.npy", lambda: nearest(vectors, vectors, self_excluded=True)
+        )
         test = None
         if test_texts:
             test_key = text_digest(test_texts, salt=salt)[:24]
-            test_vectors = cached_embeddings(run_dir, model, list(test_texts), device)
-            test = _cached(run_dir / FOLDER / f"{pool_key}-{test_key}-k{K}.npy", lambda: nearest(
-                np.asarray(test_vectors), np.asarray(pool_vectors)
-            ))  # fmt: skip
-        return cls(pool, test, pool_vectors)
+            queries = np.asarray(cached_embeddings(run_dir, model, list(test_texts), device))
+            test = _cached(folder / f"{pool_key}-{test_key}-k{K}.npy", lambda: nearest(queries, vectors))
+        return cls(pool, test, vectors)
 
 
 def _cached(path: Path, find: Callable[[], np.ndarray]) -> np.ndarray:

@@ -28,5 +28,6 @@ def test_scoring_compares_both_paths(tmp_path: Path) -> None:
     bench("scoring", "--dataset", str(TREC), "--pool", "24", "--labels", "12", "--json", str(out))
     result = json.loads(out.read_text())
     assert result["pool"] == 24 and result["default_s"] > 0 and result["fast_s"] > 0
+    assert result["default_first_s"] > 0 and result["fast_first_s"] > 0
     assert result["speedup"] == pytest.approx(result["default_s"] / result["fast_s"])
     assert result["argmax_agreement"] == 1.0 and result["max_abs_diff"] < 1e-4

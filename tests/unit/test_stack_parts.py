@@ -58,8 +58,14 @@ def test_a_pid_reused_by_another_program_is_not_ours(tmp_path: Path) -> None:
 
 
 def test_a_live_process_with_the_marker_is_found(tmp_path: Path) -> None:
-    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)", "marker-xyz"])
+    sleeper = subprocess.Popen(
+        [sys.executable, "-c", "import time; print('up', flush=True); time.sleep(30)", "marker-xyz"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
+        # Until the child has exec'd, its command line is still this process's: wait for its word.
+        assert sleeper.stdout is not None and sleeper.stdout.readline() == "up\n"
         pid_file = tmp_path / "x.pid"
         pid_file.write_text(str(sleeper.pid))
         assert running_pid(pid_file, "marker-xyz") == sleeper.pid

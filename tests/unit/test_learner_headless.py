@@ -20,10 +20,11 @@ def test_the_default_learner_clears_the_tutorials_accuracy_at_260_labels(trec_ru
     """Batch 0 of 20 random + 12 BreakingTies batches of 20, the default backend (``auto``): the
     tutorial reports about 0.80 there.
 
-    A floor, not a target: measured on seeds 0-9 and 42 here (with C = 100 among the embeddings'
-    candidates), the default learner reached 0.854 to 0.900 at 260 labels (mean 0.876; 0.856 to 0.898
-    before), so 0.80 is at least 0.05 below every seed, which leaves room
-    for the few points that BLAS kernels and thread counts move one seed's curve between machines.
+    A floor, not a target: measured on seeds 0-9 and 42 here with neighbour averaging, the default
+    learner reached 0.844 to 0.904 at 260 labels (mean 0.877; the seed this test runs, 42: 0.884;
+    0.854 to 0.900 before averaging), so 0.80 is at least 0.044 below every seed and 0.084 below this
+    one, more than the 0.035 that BLAS kernels and thread counts have moved one seed's curve
+    between machines here.
     Targets live in ``python -m bench al-curve``.
     """
     source = DatasetSource(path=str(TREC))

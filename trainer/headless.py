@@ -13,7 +13,7 @@ import numpy as np
 from common.corpus import Corpus
 from common.events import Served
 from common.spec import RunSpec
-from trainer.heavy import fit_and_score, newest_background
+from trainer.heavy import Start, fit_and_score, newest_background
 from trainer.learner import Learner, Metrics
 from trainer.neighbours import Averaging
 from trainer.scores import PoolScores, ScoreStore
@@ -107,6 +107,7 @@ class _HeavyWorker:
     snapshots: list[_Snapshot] = field(default_factory=list)
     free_at: float = 0.0
     trained_up_to: int = -1
+    start: Start | None = None
     finished: list[tuple[float, PoolScores]] = field(default_factory=list)
 
     def queue(self, at: float, batch: int) -> None:
@@ -135,8 +136,16 @@ class _HeavyWorker:
             newest = [s for s in waiting if s.at <= start][-1]  # a backlog collapses
             labelled = (newest.indices, newest.y)
             trained = fit_and_score(
-                self.spec, self.learner, newest.batch, self.device, labelled, newest.fast, newest.averaging
+                self.spec,
+                self.learner,
+                newest.batch,
+                self.device,
+                labelled,
+                newest.fast,
+                newest.averaging,
+                self.start,
             )
+            self.start = trained.next_start
             manifest = trained.scores.manifest
             self.free_at = start + manifest.train_s + manifest.score_s
             self.trained_up_to = newest.batch

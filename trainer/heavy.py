@@ -8,6 +8,9 @@ training job compares the two on the test split: while the heavy model is more a
 scores choose and pre-label the next batch, so serving it costs a lookup rather than a pass of a
 transformer over the pool.
 
+A SetFit background model continues from the last one saved rather than from the base model, so
+that its bounded steps add up across trainings instead of starting over on more labels each time.
+
 Heavy jobs never take the run's training lock, so the fast half is never kept waiting; they take a
 lock of their own, and one that finds scores as new as the newest checkpoint returns at once, so a
 backlog of heavy jobs collapses into one training on the newest labels.
@@ -25,7 +28,7 @@ import numpy as np
 import redis
 
 from common import events, keys
-from common.checkpoints import CheckpointStore
+from common.checkpoints import CheckpointCorrupt, CheckpointStore
 from common.connection import resolve_connection
 from common.corpus import Corpus
 from common.queues import JOB_TIMEOUT_S, enqueue_once, heavy_queue
@@ -122,8 +125,9 @@ def train_heavy(run_name: str, batch: int) -> dict[str, object]:
                 paths.cache,
                 settings.device,
             )
+            start = last_saved(run.spec, scores)
             with yielding(connection.redis_url, settings.machine) if on_cpu(settings) else nullcontext():
-                trained = fit_and_score(run.spec, learner, newest, settings.device)
+                trained = fit_and_score(run.spec, learner, newest, settings.device, start=start)
                 scores.save(trained.scores, trained.saver)
     except Exception as error:
         job_id = keys.heavy_job_id(run_name, batch)
@@ -133,10 +137,49 @@ def train_heavy(run_name: str, batch: int) -> dict[str, object]:
     manifest = trained.scores.manifest
     events.publish(client, events.HeavyUpdated(run=run_name, **manifest.event_fields()))
     log.info(
-        "run %s: background model learned %d labels (to batch %d): %s, %.1f s + %.1f s scoring",
-        run_name, manifest.labels, manifest.batch, manifest.summary(), manifest.train_s, manifest.score_s,
+        "run %s: background model learned %d labels (to batch %d, from %s): %s, %.1f s + %.1f s scoring",
+        run_name, manifest.labels, manifest.batch, manifest.origin(), manifest.summary(), manifest.train_s,
+        manifest.score_s,
     )  # fmt: skip
     return {"batch": manifest.batch, "accuracy": manifest.accuracy}
+
+
+@dataclass(frozen=True)
+class Start:
+    """A background model to continue training from: the one that learned up to ``batch``."""
+
+    batch: int
+    model: Any
+
+
+CONTINUES = (Backend.setfit,)
+"""Background backends whose trainings continue from the last model.
+
+SetFit's budget bounds each training to 150 steps of pairs on a CPU, and from the base model its
+accuracy stops growing with the labels (TREC-6: about 0.92 from 200 labels to 500). Continued, the
+steps add up: the same 150 steps a training, on nested random labels, gave 0.940, 0.942, 0.946 at
+100, 200, 300 labels (seed 0)."""
+
+
+def last_saved(spec: RunSpec, scores: ScoreStore) -> Start | None:
+    """The newest background model still saved, checked against its manifest, for a backend that
+    continues (:data:`CONTINUES`); None when there is none that can be read (the training then
+    starts from the base model, as the first one does)."""
+    if spec.heavy_backend not in CONTINUES:
+        return None
+    from trainer.backends.setfit import saved_model  # SetFit's imports, for SetFit runs only
+
+    for batch in reversed(scores.models()):
+        try:
+            folder = scores.model(batch)
+            return Start(
+                batch, saved_model(folder / BLEND_HEAVY if (folder / BLEND_HEAVY).is_dir() else folder)
+            )
+        except (OSError, CheckpointCorrupt, ValueError) as error:
+            log.warning(
+                "run %s: the background model of batch %d cannot be continued (%s)", spec.name, batch, error
+            )
+    return None
 
 
 BLEND_WEIGHT = 0.5
@@ -159,6 +202,13 @@ class Trained:
     fast: Learner | None = None
 
     @property
+    def next_start(self) -> Start | None:
+        """This model, for the next training to continue from (None for a backend that does not)."""
+        if self.backend.kind not in CONTINUES:
+            return None
+        return Start(self.scores.manifest.batch, self.classifier.model)
+
+    @property
     def saver(self) -> Callable[[Path], str] | None:
         """What writes the model to a folder as ``alloop export-model`` hands it out (returning the
         library it loads with); None for a backend whose model needs more of the run than itself."""
@@ -174,13 +224,17 @@ class Trained:
         assert self.fast is not None
         folder.mkdir()
         labels = self.scores.manifest.label_names
-        heavy = save_classifier(self.backend.kind, self.classifier, self.backend, labels, folder / "heavy")
+        heavy = save_classifier(
+            self.backend.kind, self.classifier, self.backend, labels, folder / BLEND_HEAVY
+        )
         fast = save_model(self.fast, folder / "fast")
         weight = self.scores.manifest.fast_weight
         (folder / "README.md").write_text(BLEND_README.format(heavy=heavy, fast=fast, weight=weight))
         return f"{heavy} + {fast}, averaged"
 
 
+BLEND_HEAVY = "heavy"
+"""The background model's own folder in a saved blend."""
 BLEND_README = """# The serving model: two models, their class probabilities averaged
 
 `heavy/` loads with {heavy}, `fast/` with {fast} (its README.md says how). Both give one
@@ -197,12 +251,14 @@ def fit_and_score(
     labelled: tuple[np.ndarray, np.ndarray] | None = None,
     fast: Any = None,
     fast_averaging: Averaging | None = None,
+    start: Start | None = None,
 ) -> Trained:
     """Train ``spec.heavy_backend`` on the learner's labels (or ``labelled``: pool indices and their
     class indices, learned earlier); score the pool and the test split. Where averaging its class
     probabilities with the fast model's of the same labels (``fast``, a classifier, with its
     neighbours' weight ``fast_averaging``; default the learner's) does better on the held-out
-    labels, those averages are its scores."""
+    labels, those averages are its scores. ``start``: the model this training continues from
+    (:func:`last_saved`); None: from the base model."""
     if spec.heavy_backend is None:
         raise ValueError(f"run {spec.name} has no heavy_backend")
     heavy_spec = spec.model_copy(update={"backend": spec.heavy_backend})
@@ -213,6 +269,8 @@ def fit_and_score(
     train = backend.dataset([corpus.train_texts[int(index)] for index in indices])
     train.y = np.asarray(y, dtype=int)
     classifier = backend.classifier_factory().new()
+    if start is not None:
+        classifier.model = start.model  # small-text fits the model it holds, and loads one only if none
     classifier.fit(train)
     trained = time.perf_counter()
     alone = _Proba.of(classifier, learner, backend)
@@ -230,6 +288,7 @@ def fit_and_score(
         score_s=time.perf_counter() - trained,
         fast_weight=BLEND_WEIGHT if blended else 0.0,
         alone_accuracy=alone_figures.accuracy,
+        continued_from=None if start is None else start.batch,
     )
     # The learner's model is the fast half of the blend only when it learned these very labels.
     same = labelled is None and fast is None and fast_averaging is None

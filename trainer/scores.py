@@ -32,6 +32,15 @@ class ScoresManifest(HeavyModel):
     files: dict[str, str] = Field(
         default_factory=dict, description="SHA-256 of every file of the saved model, by path in its folder."
     )
+    continued_from: int | None = Field(
+        default=None,
+        description="The batch whose background model this one's training continued from; "
+        "None: it trained from the base model.",
+    )
+
+    def origin(self) -> str:
+        """Where its training began, in words."""
+        return "the base model" if self.continued_from is None else f"batch {self.continued_from}'s model"
 
     def event_fields(self) -> dict[str, Any]:
         """What ``heavy.updated`` says of this model (not where its files are)."""

@@ -9,9 +9,9 @@ from common.corpus import Corpus
 from common.events import EVENT, HeavyUpdated, ModelFigures, ModelUpdated, Timings
 from common.spec import Backend, RunSpec
 from tests.unit.test_learner import LABELS, spec, synthetic
-from trainer.heavy import fit_and_score, newest_background
+from trainer.heavy import fit_and_score, last_saved, newest_background
 from trainer.learner import Learner
-from trainer.scores import PoolScores, ScoresManifest, ScoreStore
+from trainer.scores import MODEL, PoolScores, ScoresManifest, ScoreStore
 
 
 def manifest(batch: int, accuracy: float = 0.5) -> ScoresManifest:
@@ -163,3 +163,40 @@ def test_a_background_model_behind_is_reported_but_does_not_serve(tmp_path: Path
     store.save(PoolScores(manifest(0, accuracy=fast.accuracy), np.full((learner.pool_size, 3), 1 / 3)))
     behind = newest_background(two_speed(learner), store, learner, fast)
     assert behind is not None and behind.serving is None and behind.metrics.accuracy == fast.accuracy
+
+
+def test_a_setfit_background_model_continues_from_the_last_one_saved(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    learner = taught_learner(tmp_path / "run")
+    two_speed = learner.spec.model_copy(update={"heavy_backend": Backend.setfit})
+    store = ScoreStore(tmp_path / "heavy")
+    assert last_saved(two_speed, store) is None  # the first training starts from the base model
+    first = fit_and_score(two_speed, learner, 0, "cpu")
+    assert first.scores.manifest.continued_from is None
+    store.save(first.scores, first.saver)
+    start = last_saved(two_speed, store)
+    assert start is not None and start.batch == 0
+    saved, trained = start.model.model_body.state_dict(), first.classifier.model.model_body.state_dict()
+    assert all(np.allclose(saved[name].numpy(), tensor.numpy()) for name, tensor in trained.items())
+    batch = learner.query()
+    learner.teach([learner.corpus.train_labels[index] for index in batch])
+    second = fit_and_score(two_speed, learner, 1, "cpu", start=start)
+    assert second.classifier.model is start.model and second.next_start is not None
+    assert second.scores.manifest.continued_from == 0
+    assert second.scores.manifest.origin() == "batch 0's model"
+    # A saved model that no longer matches its checksums is passed over, and said so.
+    weights = next((store.path(0) / MODEL).rglob("*.safetensors"))
+    weights.write_bytes(weights.read_bytes()[:-1])
+    assert last_saved(two_speed, store) is None
+    assert "cannot be continued" in caplog.text
+
+
+def test_only_setfit_background_models_continue(tmp_path: Path) -> None:
+    learner = taught_learner(tmp_path)
+    two_speed = learner.spec.model_copy(update={"heavy_backend": Backend.embeddings})
+    trained = fit_and_score(two_speed, learner, 0, "cpu")
+    assert trained.next_start is None
+    store = ScoreStore(tmp_path / "heavy")
+    store.save(trained.scores, trained.saver)
+    assert store.models() == [0] and last_saved(two_speed, store) is None

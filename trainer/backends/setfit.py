@@ -153,6 +153,16 @@ class FullProbaSetFitClassification(SetFitClassification):
         return full
 
 
+def saved_model(folder: Path) -> Any:
+    """A SetFit model as :func:`trainer.export.save_classifier` wrote it, to train further: a
+    training continues from its fine-tuned body (and replaces its head)."""
+    from setfit import SetFitModel
+
+    model = SetFitModel.from_pretrained(str(folder), local_files_only=True)
+    model.labels = None  # it trains on class indices again; label names would come back from predict
+    return model
+
+
 class FullProbaSetFitClassificationFactory(SetFitClassificationFactory):
     """Creates :class:`FullProbaSetFitClassification` instances."""
 

@@ -110,7 +110,7 @@ class RunSpec(BaseModel):
     )
     backend: Backend | None = Field(
         default=None,
-        description="Default: auto (picks its model by cross-validation) on CPU, transformer on CUDA.",
+        description="Default: auto (picks its model by cross-validation), on CPU and CUDA alike.",
     )
     model: str = DEFAULT_MODEL
     heavy_backend: Backend | None = Field(

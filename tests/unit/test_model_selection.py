@@ -111,10 +111,9 @@ def test_earlier_updates_can_outvote_one_updates_win() -> None:
     assert select(x, y, LAYOUT, earlier[:0]).choice == alone.choice
 
 
-def test_auto_is_the_cpu_default() -> None:
+def test_auto_is_the_default_on_every_device() -> None:
     spec = RunSpec.model_validate({"name": "t", "dataset": {"path": "-"}})
-    assert backend_for(spec, "cpu") == Backend.auto
-    assert backend_for(spec, "cuda") == Backend.transformer
+    assert backend_for(spec) == Backend.auto
 
 
 def synthetic() -> Corpus:

@@ -112,8 +112,10 @@ def train_heavy(run_name: str, batch: int) -> dict[str, object]:
     run = RunRegistry(client).get(run_name)
     paths = RunPaths.of(settings.home, run_name)
     scores = ScoreStore(paths.heavy_scores)
+    # All of the job yields, its loading too: it may start while annotators wait on a training job.
+    pausable = yielding(connection.redis_url, settings.machine) if on_cpu(settings) else nullcontext()
     try:
-        with lease(client, keys.heavy_lock(run_name), wait_s=LOCK_WAIT_S):
+        with pausable, lease(client, keys.heavy_lock(run_name), wait_s=LOCK_WAIT_S):
             checkpoints = CheckpointStore(paths.checkpoints)
             newest = checkpoints.latest()
             done = scores.newest()
@@ -126,9 +128,8 @@ def train_heavy(run_name: str, batch: int) -> dict[str, object]:
                 settings.device,
             )
             start = last_saved(run.spec, scores)
-            with yielding(connection.redis_url, settings.machine) if on_cpu(settings) else nullcontext():
-                trained = fit_and_score(run.spec, learner, newest, settings.device, start=start)
-                scores.save(trained.scores, trained.saver)
+            trained = fit_and_score(run.spec, learner, newest, settings.device, start=start)
+            scores.save(trained.scores, trained.saver)
     except Exception as error:
         job_id = keys.heavy_job_id(run_name, batch)
         once_fixed = "the next batch's training queues the background model again"

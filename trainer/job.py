@@ -52,13 +52,17 @@ def train_batch(
     connection = resolve_connection(settings)
     client = connection.redis()
     records = None if answers is None else [BatchRecord.model_validate(answer) for answer in answers]
+    job_id = keys.train_job_id(run_name, batch)
     try:
-        with lease(client, keys.run_lock(run_name), wait_s=LOCK_WAIT_S):
+        # Claimed first: a background training waiting to be stopped would slow the lease and the rest.
+        with (
+            claim(client, settings.machine, job_id),
+            lease(client, keys.run_lock(run_name), wait_s=LOCK_WAIT_S),
+        ):
             run = RunRegistry(client).get(run_name)
-            with claim(client, settings.machine, keys.train_job_id(run_name, batch)):
-                return Training(settings, connection, client, run).learn(batch, records)
+            return Training(settings, connection, client, run).learn(batch, records)
     except Exception as error:
-        report_failure(client, connection, run_name, batch, keys.train_job_id(run_name, batch), error)
+        report_failure(client, connection, run_name, batch, job_id, error)
         raise
 
 

@@ -24,6 +24,9 @@ from common import keys
 
 HOLD_S = 60.0
 """A claim lapses this long after it was made, so a job killed mid-way stops nobody for long."""
+LINGER_S = 1.0
+"""A claim outlasts its job by this long: the wait ends only when Argilla has stored the logged batch
+and the annotator's browser has it (about 0.1-0.2 s after the job), and that work needs the cores too."""
 POLL_S = 0.02
 MAX_PAUSE_S = 10.0
 """Longest stop in one go: past it the background training runs for RESUME_S, so that back-to-back
@@ -34,16 +37,18 @@ REDIS_URL_VARIABLE = "ALLOOP_PAUSER_REDIS_URL"
 
 
 @contextmanager
-def claim(client: redis.Redis, machine: str, job_id: str) -> Iterator[None]:
-    """Claim ``machine`` for a training job while the block runs."""
+def claim(client: redis.Redis, machine: str, job_id: str, linger_s: float = LINGER_S) -> Iterator[None]:
+    """Claim ``machine`` for a training job while the block runs, and ``linger_s`` after it."""
     key = keys.training_now(machine)
-    client.zadd(key, {job_id: time.time() + HOLD_S})
+    now = time.time()
+    client.zremrangebyscore(key, "-inf", now)  # lapsed claims, so that the set stays small
+    client.zadd(key, {job_id: now + HOLD_S})
     client.expire(key, int(HOLD_S) + 1)
     try:
         yield
     finally:
         with suppress(redis.RedisError):
-            client.zrem(key, job_id)
+            client.zadd(key, {job_id: time.time() + linger_s})
 
 
 def claimed(client: redis.Redis, machine: str) -> bool:

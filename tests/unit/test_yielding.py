@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import fakeredis
 import pytest
 
+from common import keys
 from tests.support.processes import state, wait_for
 from trainer import yielding
 
@@ -70,3 +71,15 @@ def test_a_lapsed_claim_or_a_long_pause_lets_it_run(
         finally:
             done.set()
             pauser.join(timeout=5)
+
+
+def test_a_claim_outlasts_its_job_and_lapsed_claims_are_swept(redis: fakeredis.FakeRedis) -> None:
+    key = keys.training_now("m1")
+    with yielding.claim(redis, "m1", "job-a", linger_s=60):
+        pass
+    assert yielding.claimed(redis, "m1"), "Argilla stores the logged batch after the job: it keeps the cores"
+    with yielding.claim(redis, "m1", "job-b", linger_s=0):
+        pass
+    redis.zadd(key, {"killed job": time.time() - 1})
+    with yielding.claim(redis, "m1", "job-c"):
+        assert {member.decode() for member in redis.zrange(key, 0, -1)} == {"job-a", "job-c"}

@@ -16,22 +16,21 @@ def trec_run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("trec")
 
 
-def test_the_default_learner_clears_the_tutorials_accuracy_at_260_labels(trec_run_dir: Path) -> None:
-    """Batch 0 of 20 random + 12 BreakingTies batches of 20, the default backend (``auto``): the
-    tutorial reports about 0.80 there.
+def test_the_default_learner_learns_trec_in_260_labels(trec_run_dir: Path) -> None:
+    """Batch 0 of 20 random + 12 BreakingTies batches of 20, the default backend (``auto``).
 
-    A floor, not a target: measured on seeds 0-9 and 42 here with neighbour averaging, the default
-    learner reached 0.844 to 0.904 at 260 labels (mean 0.877; the seed this test runs, 42: 0.884;
-    0.854 to 0.900 before averaging), so 0.80 is at least 0.044 below every seed and 0.084 below this
-    one, more than the 0.035 that BLAS kernels and thread counts have moved one seed's curve
-    between machines here.
-    Targets live in ``python -m bench al-curve``.
+    A floor that says the learner learns, far from any seed's result: measured on seeds 0-9 and 42
+    here with neighbour averaging, it reached 0.844 to 0.904 at 260 labels (mean 0.877; seed 42,
+    the one this test runs: 0.884), so 0.70 sits 0.144 below the worst seed, four times the 0.035
+    that BLAS kernels and thread counts have moved one seed between machines here; always guessing
+    the largest class (DESC) scores 0.277. Whether it beats the tutorial (about 0.80 there) is a benchmark's
+    question: ``python -m bench al-curve`` (README "Performance": 0.870 at 260, mean of 3 seeds).
     """
     source = DatasetSource(path=str(TREC))
     spec = RunSpec(name="trec", dataset=source, query_strategy="BreakingTies")
     history = run_headless(spec, read_corpus(source), 12, trec_run_dir, "cpu")
     assert [metrics.labels for metrics in history] == list(range(20, 261, 20))
-    assert history[-1].accuracy >= 0.80
+    assert history[-1].accuracy >= 0.70
     assert set(history[-1].per_class_f1) == {"ABBR", "DESC", "ENTY", "HUM", "LOC", "NUM"}
 
 

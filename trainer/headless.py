@@ -136,15 +136,9 @@ class _HeavyWorker:
             newest = [s for s in waiting if s.at <= start][-1]  # a backlog collapses
             labelled = (newest.indices, newest.y)
             trained = fit_and_score(
-                self.spec,
-                self.learner,
-                newest.batch,
-                self.device,
-                labelled,
-                newest.fast,
-                newest.averaging,
-                self.start,
-            )
+                self.spec, self.learner, newest.batch, self.device, labelled, newest.fast, newest.averaging,
+                start=self.start,
+            )  # fmt: skip
             self.start = trained.next_start
             manifest = trained.scores.manifest
             self.free_at = start + manifest.train_s + manifest.score_s

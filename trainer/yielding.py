@@ -41,9 +41,11 @@ def claim(client: redis.Redis, machine: str, job_id: str, linger_s: float = LING
     """Claim ``machine`` for a training job while the block runs, and ``linger_s`` after it."""
     key = keys.training_now(machine)
     now = time.time()
-    client.zremrangebyscore(key, "-inf", now)  # lapsed claims, so that the set stays small
-    client.zadd(key, {job_id: now + HOLD_S})
-    client.expire(key, int(HOLD_S) + 1)
+    with client.pipeline(transaction=False) as pipe:  # one round trip at the start of every job
+        pipe.zremrangebyscore(key, "-inf", now)  # lapsed claims, so that the set stays small
+        pipe.zadd(key, {job_id: now + HOLD_S})
+        pipe.expire(key, int(HOLD_S) + 1)
+        pipe.execute()
     try:
         yield
     finally:

@@ -123,8 +123,9 @@ class RunSpec(BaseModel):
         default=0.5,
         ge=0.0,
         le=1.0,
-        description="While the background model serves, the share of each batch its scores choose; "
-        "the fast model chooses the rest, so that it keeps learning what it is unsure of.",
+        description="While the background model serves, the share of each batch its scores choose "
+        "(shrunk once they are over 4 batches old); the fast model chooses the rest, so that it "
+        "keeps learning what it is unsure of.",
     )
     neighbours: bool = Field(
         default=True,

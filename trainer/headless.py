@@ -168,10 +168,10 @@ def run_two_speed(
     learner = Learner.build(spec, corpus, corpus.run_labels(spec.labels), run_dir, device)
     worker = _HeavyWorker(spec, learner, ScoreStore(run_dir / "heavy-scores"), device)
     shutil.rmtree(worker.store.folder, ignore_errors=True)  # a run dir shared by seeds: scores are this run's
-    clock, proba, history = 0.0, None, []
+    clock, proba, share, history = 0.0, None, None, []
     for round_ in range(iterations + 1):
         started = time.perf_counter()
-        batch = learner.query(proba) if round_ > 0 else learner.first_batch()
+        batch = learner.query(proba, share) if round_ > 0 else learner.first_batch()
         query_s = time.perf_counter() - started
         if not batch:
             break
@@ -183,6 +183,7 @@ def run_two_speed(
         background = newest_background(spec, worker.store, learner, fast)
         served = background is not None and background.serving is not None
         proba = background.serving.proba if background and background.serving else None
+        share = background.share(spec, round_) if background else None
         headline = background.metrics if background and served else fast
         history.append(
             TwoSpeedRound(

@@ -206,8 +206,9 @@ class Training:
             background = newest_background(self.spec, self.scores, learner, fast)
         serving = background.serving if background else None
         proba = serving.proba if serving else None
+        share = background.share(self.spec, batch) if background else None
         with clock.step("query"):
-            next_batch = learner.query(proba)
+            next_batch = learner.query(proba, share)
             suggestions = learner.suggest(next_batch, proba)
         own_version = model_version(self.spec, batch, learner.version_tag)
         stopped: AutoStop | None = None

@@ -439,14 +439,15 @@ class Learner:
             self.state.stopping.stop(predictions=predictions, proba=proba, indices_stopping=self.unlabelled())
         )
 
-    def query(self, scores: np.ndarray | None = None) -> list[int]:
+    def query(self, scores: np.ndarray | None = None, share: float | None = None) -> list[int]:
         """Choose the next batch among items never labelled, discarded or chosen; empty when none are left.
 
         ``scores``, class probabilities of every pool item from another model (two-speed learning),
-        makes the run's strategy choose ``spec.heavy_share`` of the batch by them and the rest by
-        the learner's own classifier. Trained only on texts another model found hard, the learner
-        lost the easy core of each class: TREC-6, 260 labels, every batch chosen by a stronger
-        model's scores: 0.63 accuracy, against 0.85 on 260 random labels and 0.87 choosing itself.
+        makes the run's strategy choose ``share`` (default ``spec.heavy_share``) of the batch by them
+        and the rest by the learner's own classifier. Trained only on texts another model found
+        hard, the learner lost the easy core of each class: TREC-6, 260 labels, every batch chosen
+        by a stronger model's scores: 0.63 accuracy, against 0.85 on 260 random labels and 0.87
+        choosing itself.
         """
         unlabelled = self.unlabelled()
         part = self._sample_part()
@@ -455,7 +456,8 @@ class Learner:
             self.state.awaiting = []
             return []
         self._seed()
-        own = size if scores is None else size - round(size * self.spec.heavy_share)
+        share = self.spec.heavy_share if share is None else share
+        own = size if scores is None else size - round(size * share)
         chosen = self._query_own(unlabelled, own) if own else np.empty(0, dtype=int)
         if scores is not None and own < size:
             free = np.setdiff1d(unlabelled, chosen, assume_unique=True)

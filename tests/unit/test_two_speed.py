@@ -9,8 +9,9 @@ from common.corpus import Corpus
 from common.events import EVENT, HeavyUpdated, ModelFigures, ModelUpdated, Timings
 from common.spec import Backend, RunSpec
 from tests.unit.test_learner import LABELS, spec, synthetic
-from trainer.heavy import fit_and_score, last_saved, newest_background
+from trainer.heavy import FRESH_BATCHES, Background, fit_and_score, last_saved, newest_background
 from trainer.learner import Learner
+from trainer.metrics import Metrics
 from trainer.scores import MODEL, PoolScores, ScoresManifest, ScoreStore
 
 
@@ -78,6 +79,19 @@ def test_scores_choose_their_share_of_the_batch_and_the_learner_the_rest(tmp_pat
     assert 0 < own < len(batch) == learner.spec.batch_size
     assert batch[:own] == its_own, "the learner's share is what it would choose alone"
     assert set(batch[own:]) <= set(ties) and len(set(batch)) == len(batch)
+
+
+def test_stale_scores_choose_a_shrinking_share_of_the_batch(tmp_path: Path) -> None:
+    learner = taught_learner(tmp_path)
+    half = learner.spec.heavy_share
+    background = Background(manifest(2), Metrics.of(manifest(2)), None)
+    ages = (1, FRESH_BATCHES, 2 * FRESH_BATCHES)
+    shares = [background.share(learner.spec, 2 + age) for age in ages]
+    assert shares == [half, half, half / 2], "fresh scores keep their whole share, twice as old half of it"
+    scores, ties = tied_scores(learner, 12)
+    batch = learner.query(scores, share=0.25)
+    by_scores = round(learner.spec.batch_size * 0.25)
+    assert 0 < by_scores == len(set(batch[-by_scores:]) & set(ties)) < learner.spec.heavy_share * len(batch)
 
 
 def test_query_by_scores_refuses_scores_of_another_pool(tmp_path: Path) -> None:

@@ -7,6 +7,8 @@ k has been accepted and stops when batch k+1's records are all visible through t
 
 import statistics
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,7 +27,9 @@ from bench.output import console, show, write_json
 from common import events
 from common.argilla_adapter import ArgillaAdapter
 from common.queues import SERIALIZER, heavy_queue
+from common.runs import RunRegistry, RunState
 from common.spec import RunSpec, load_spec
+from stack.process import terminate
 from trainer.context import corpus_of
 
 STEPS = ("detect", "pickup", "setup", "restore", "fetch", "train", "evaluate", "query", "checkpoint", "log")
@@ -61,7 +65,8 @@ def run(
         "none",
         "--heavy-backend",
         help="Time a two-speed run, this background model training on a heavy worker of the same "
-        "machine, against the same batches of a one-speed run first (setfit; none: one speed only).",
+        "machine, against the same batches of one-speed runs before and after it (setfit; none: one "
+        "speed only).",
     ),
     json_file: Path = typer.Option(None, "--json", help="Write the results here."),
 ) -> None:
@@ -71,6 +76,8 @@ def run(
         idle = measure(stack, "one-speed", dataset, iterations, backend, interval) if heavy else []
         floor = argilla_floor(stack, dataset, iterations)  # before a background model trains for good
         waits = measure(stack, "latency", dataset, iterations, backend, interval, heavy)
+        # Again after it: a later run meets a fuller Argilla, so one before and one after bracket it.
+        after = measure(stack, "one-speed-after", dataset, iterations, backend, interval) if heavy else []
         baseline = (
             measure(stack, "baseline", dataset, baseline_iterations, "transformer", 3.0)
             if baseline_iterations
@@ -82,9 +89,10 @@ def run(
     result = summarize(waits)
     setup = f"alloop, {heavy} training beside it" if heavy else "alloop"
     summary = [[setup, backend, result["p50_s"], result["p95_s"], result["max_s"], 1.0]]
-    compared = {"one_speed": idle, "baseline": baseline}
+    compared = {"one_speed": idle, "one_speed_after": after, "baseline": baseline}
     names = {
         "one_speed": ("alloop, no background model", backend),
+        "one_speed_after": ("alloop, no background model, after", backend),
         "baseline": ("tutorial setup", "transformer"),
     }
     result["argilla_floor"] = percentiles(floor)
@@ -138,17 +146,11 @@ def measure(
 
     with console.status(f"creating run {name} (embeds the pool the first time)…"):
         spec = stack.new_run(name, dataset, backend=backend, stopping_criterion="none", heavy_backend=heavy)
-    stack.start_service("watcher", *(["--interval", str(interval)] if interval else []))
-    stack.start_service("worker", "--queues", "train")
-    stack.wait_for_workers(1)
-    if heavy:
-        stack.start_service("worker", "--queues", "heavy")
-        stack.wait_for_workers(1, queue_of="heavy")
     annotator = SimulatedAnnotator(stack.connection, name)
     argilla = ArgillaAdapter(stack.connection)
     client = stack.connection.redis()
     waits = []
-    with Progress(console=console) as progress:
+    with services(stack, name, interval, heavy), Progress(console=console) as progress:
         task = progress.add_task(f"{name}: timing batches", total=iterations)
         for batch in range(iterations):
             annotator.wait_for_batch(batch, timeout=900)
@@ -160,6 +162,27 @@ def measure(
             waits.append(replace(breakdown(client, name, batch, answered, visible), heavy_busy=busy))
             progress.advance(task)
     return waits
+
+
+@contextmanager
+def services(stack: LiveStack, run: str, interval: float | None, heavy: str | None) -> Iterator[None]:
+    """A watcher and a train worker (and a heavy worker for a two-speed run) for the block; then
+    they stop and so does ``run``, so that none of it polls Argilla or trains beside the next run
+    measured (the first measured ran beside idle services of none, the later ones of every other)."""
+    pids = [
+        stack.start_service("watcher", *(["--interval", str(interval)] if interval else [])),
+        stack.start_service("worker", "--queues", "train"),
+    ]
+    stack.wait_for_workers(1)
+    if heavy:
+        pids.append(stack.start_service("worker", "--queues", "heavy"))
+        stack.wait_for_workers(1, queue_of="heavy")
+    try:
+        yield
+    finally:
+        for pid in reversed(pids):
+            terminate(pid)
+        RunRegistry(stack.connection.redis()).set_state(run, RunState.stopped)
 
 
 def heavy_busy(client: redis.Redis) -> bool:

@@ -167,8 +167,8 @@ def measure(
 @contextmanager
 def services(stack: LiveStack, run: str, interval: float | None, heavy: str | None) -> Iterator[None]:
     """A watcher and a train worker (and a heavy worker for a two-speed run) for the block; then
-    they stop and so does ``run``, so that none of it polls Argilla or trains beside the next run
-    measured (the first measured ran beside idle services of none, the later ones of every other)."""
+    they stop and so does ``run``, so that no run is timed beside an earlier one's watcher polling
+    Argilla and taking its webhooks, or its workers."""
     pids = [
         stack.start_service("watcher", *(["--interval", str(interval)] if interval else [])),
         stack.start_service("worker", "--queues", "train"),

@@ -34,7 +34,7 @@ from common.corpus import Corpus
 from common.queues import JOB_TIMEOUT_S, enqueue_once, heavy_queue
 from common.runs import RunPaths, RunRegistry
 from common.settings import Settings, get_settings
-from common.spec import Backend, RunSpec
+from common.spec import FRESH_BATCHES, Backend, RunSpec
 from trainer.backends import make_backend
 from trainer.backends.base import ClassifierBackend
 from trainer.backends.devices import resolve_device
@@ -52,10 +52,6 @@ log = logging.getLogger("alloop.trainer.heavy")
 
 HEAVY_JOB = "trainer.heavy.train_heavy"
 LOCK_WAIT_S = JOB_TIMEOUT_S
-# How many batches behind the background model's scores still choose their whole share. At 3 s a
-# label on two CPU cores it runs 1-4 behind; at 1 s up to 11, and with half of every batch chosen by
-# scores 7 batches stale the fast model fell from 0.906 alone to 0.866 at 500 TREC-6 labels.
-FRESH_BATCHES = 4
 
 
 @dataclass(frozen=True)

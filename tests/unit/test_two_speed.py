@@ -7,9 +7,9 @@ import pytest
 
 from common.corpus import Corpus
 from common.events import EVENT, HeavyUpdated, ModelFigures, ModelUpdated, Timings
-from common.spec import Backend, RunSpec
+from common.spec import FRESH_BATCHES, Backend, RunSpec
 from tests.unit.test_learner import LABELS, spec, synthetic
-from trainer.heavy import FRESH_BATCHES, Background, fit_and_score, last_saved, newest_background
+from trainer.heavy import Background, fit_and_score, last_saved, newest_background
 from trainer.learner import Learner
 from trainer.metrics import Metrics
 from trainer.scores import MODEL, PoolScores, ScoresManifest, ScoreStore

@@ -6,6 +6,7 @@ import time
 
 import httpx
 import redis
+from rq.job import Job
 
 from common import events, keys
 from common.argilla_adapter import ArgillaAdapter
@@ -105,6 +106,13 @@ class Watcher:
     def _check(self, run: Run) -> str | None:
         if run.batch < 0:
             return None
+        job_id = keys.train_job_id(run.name, run.batch)
+        if Job.exists(job_id, connection=self.redis):
+            # Queued, training or trained: the batch is done, and reading it again would only load
+            # Argilla while the job that annotators wait for runs (a webhook wakes the watcher for
+            # each of the batch's answers).
+            self.lost.rescue(self.queue, job_id)
+            return None
         records = self.argilla.batch_records(run.spec, run.batch)
         batch = progress(records)
         if batch.total == 0:  # logging writes the records before it moves the run to the batch
@@ -116,8 +124,7 @@ class Watcher:
         if not batch.done:
             return None
         job = enqueue_training(self.queue, run.name, run.batch, records)
-        if job is None:  # queued, running or done already; or lost by a worker that died taking it
-            self.lost.rescue(self.queue, keys.train_job_id(run.name, run.batch))
+        if job is None:  # another watcher queued it since
             return None
         log.info(
             "run %s: batch %d done (%d submitted, %d discarded); queued %s",

@@ -122,6 +122,29 @@ def test_a_restarted_watcher_does_not_enqueue_again_after_the_job_ran(
     assert Watcher(argilla, redis).poll() == []  # type: ignore[arg-type]
 
 
+def test_a_batch_with_a_training_job_is_not_read_from_argilla_again(redis: fakeredis.FakeRedis) -> None:
+    class Counting(FakeArgilla):
+        def __init__(self) -> None:
+            super().__init__()
+            self.reads = 0
+
+        def batch_records(self, spec: RunSpec, batch: int) -> list[BatchRecord]:
+            self.reads += 1
+            return super().batch_records(spec, batch)
+
+    register(redis)
+    counting = Counting()
+    counting.batches[("r1", 0)] = [record(0, completed=True)]
+    watcher = Watcher(counting, redis)  # type: ignore[arg-type]
+    watcher.poll()
+    redis.lpop(train_queue(redis).key)  # a worker is training on it
+    assert [watcher.poll() for _ in range(3)] == [[], [], []]
+    assert counting.reads == 1
+    RunRegistry(redis).set_batch("r1", 1)  # logged the next batch: read again
+    watcher.poll()
+    assert counting.reads == 2
+
+
 def test_stopped_runs_and_runs_without_a_batch_are_ignored(
     redis: fakeredis.FakeRedis, argilla: FakeArgilla
 ) -> None:

@@ -293,6 +293,10 @@ def run(
     ] = None,
     strategy: Annotated[str, typer.Option(help="small-text query strategy under test.")] = "BreakingTies",
     seeds: Annotated[int, typer.Option(min=1, help="Seeds of the configuration and of random.")] = 3,
+    first_seed: Annotated[
+        int,
+        typer.Option(min=0, help="The first seed: seeds run from it on (to add seeds to an earlier run)."),
+    ] = 0,
     max_labels: Annotated[int, typer.Option(min=1, help="Labels at the end of each curve.")] = 500,
     batch_size: Annotated[int, typer.Option(min=1)] = 20,
     initial_batch: Annotated[InitialBatch, typer.Option(help="How batch 0 is chosen.")] = InitialBatch.random,
@@ -366,7 +370,9 @@ def run(
             atomic_write_text(json_path, json.dumps(header | {"results": results}, indent=2) + "\n")
 
     with tempfile.TemporaryDirectory(prefix="al-curve-") as scratch:
-        results = measure(measured, source, corpus, cache_dir or Path(scratch), device, earlier, save)
+        results = measure(
+            measured, source, corpus, cache_dir or Path(scratch), device, earlier, save, first_seed
+        )
     report(configs, results, batch_size)
     write_json(json_path, header | {"results": results})
 
@@ -408,8 +414,10 @@ def measure(
     device: str,
     earlier: list[dict[str, Any]],
     save: Callable[[list[dict[str, Any]]], None],
+    first_seed: int = 0,
 ) -> list[dict[str, Any]]:
-    """Every seed of every configuration after ``earlier``, with a progress bar per configuration.
+    """Every seed of every configuration after ``earlier``, seeds counted from ``first_seed``, with a
+    progress bar per configuration.
 
     ``save`` gets the results after every round, the unfinished curve included, so an interrupted
     run keeps what it measured.
@@ -419,7 +427,7 @@ def measure(
     with Progress(*columns, console=console) as progress:
         tasks = {c: progress.add_task(c.name, total=c.seeds * (c.iterations + 1)) for c in configs}
         for config in configs:
-            for seed in range(config.seeds):
+            for seed in range(first_seed, first_seed + config.seeds):
                 rounds: list[Round] = []
 
                 def advance(

@@ -55,6 +55,22 @@ def test_curves_of_the_configuration_and_random(tmp_path: Path) -> None:
             assert len(item[key]) == 3 and all(value >= 0 for value in item[key])
 
 
+def test_seeds_can_start_past_zero_to_add_to_an_earlier_run(tmp_path: Path) -> None:
+    out = tmp_path / "al-curve.json"
+    tiny = ["--batch-size", "4", "--max-labels", "8", "--seeds", "2", "--first-seed", "3", "--device", "cpu"]
+    al_curve(
+        *tiny_dataset(tmp_path),
+        *tiny,
+        "--backend",
+        "hybrid",
+        "--no-random",
+        "--no-baseline",
+        "--json",
+        str(out),
+    )
+    assert [r["seed"] for r in json.loads(out.read_text())["results"]] == [3, 4]
+
+
 def test_the_tutorial_baseline_can_come_from_an_earlier_run(tmp_path: Path) -> None:
     earlier = tmp_path / "earlier.json"
     tutorial = {

@@ -52,7 +52,9 @@ def watcher(
             wakes.append(
                 stack.enter_context(webhook_hints(argilla, settings.webhook_host, port, settings.webhook_url))
             )
-        Watcher(argilla, connection.redis()).run_forever(interval, stop, wakes[0] if wakes else None)
+        Watcher(argilla, connection.redis(), settings.machine).run_forever(
+            interval, stop, wakes[0] if wakes else None
+        )
 
 
 # A dead worker's registration expires this long after its last heartbeat; the watcher's reaper

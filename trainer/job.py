@@ -13,6 +13,7 @@ from pydantic import TypeAdapter
 from common import events, keys
 from common.argilla_adapter import ArgillaAdapter, BatchRecord, record_id
 from common.checkpoints import INITIAL, CheckpointStore, Manifest
+from common.claims import claim
 from common.connection import Connection, resolve_connection
 from common.errors import UserError
 from common.events import AutoStop
@@ -28,7 +29,6 @@ from trainer.learner import Learner
 from trainer.lease import lease
 from trainer.neighbours import Averaging
 from trainer.scores import ScoreStore
-from trainer.yielding import claim
 
 log = logging.getLogger("alloop.trainer")
 

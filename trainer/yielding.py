@@ -2,11 +2,11 @@
 
 On a machine whose cores a SetFit training shares with a training job, every step of that job ran
 about 1.7 times slower, nice or not, one torch thread or two (``bench latency --heavy-backend
-setfit``: p50 1.51 s against 0.89 s without it). So a training job claims its machine while it runs
-(:func:`claim`), and a background training on CPU runs with a pauser process beside it
-(:func:`yielding`) that stops it (SIGSTOP) while any claim of its machine holds and continues it
-(SIGCONT) when none does. Machines are named by ``ALLOOP_MACHINE`` (default: the host name; compose
-gives all its containers one name, since they share the docker host).
+setfit``: p50 1.51 s against 0.89 s without it). So a training job claims its machine from when the
+watcher queues it until it ends (:mod:`common.claims`), and a background training on CPU runs with a
+pauser process beside it (:func:`yielding`) that stops it (SIGSTOP) while any claim of its machine
+holds and continues it (SIGCONT) when none does. Machines are named by ``ALLOOP_MACHINE`` (default:
+the host name; compose gives all its containers one name, since they share the docker host).
 """
 
 import os
@@ -16,17 +16,12 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 
 import redis
 
-from common import keys
+from common.claims import claimed
 
-HOLD_S = 60.0
-"""A claim lapses this long after it was made, so a job killed mid-way stops nobody for long."""
-LINGER_S = 1.0
-"""A claim outlasts its job by this long: the wait ends only when Argilla has stored the logged batch
-and the annotator's browser has it (about 0.1-0.2 s after the job), and that work needs the cores too."""
 POLL_S = 0.02
 MAX_PAUSE_S = 10.0
 """Longest stop in one go: past it the background training runs for RESUME_S, so that back-to-back
@@ -34,28 +29,6 @@ training jobs of many runs cannot starve it, nor its lock's renewal (every 10 s)
 RESUME_S = 1.0
 REDIS_URL_VARIABLE = "ALLOOP_PAUSER_REDIS_URL"
 """How the pauser gets the Redis URL: not in its command line, which every user can read."""
-
-
-@contextmanager
-def claim(client: redis.Redis, machine: str, job_id: str, linger_s: float = LINGER_S) -> Iterator[None]:
-    """Claim ``machine`` for a training job while the block runs, and ``linger_s`` after it."""
-    key = keys.training_now(machine)
-    now = time.time()
-    with client.pipeline(transaction=False) as pipe:  # one round trip at the start of every job
-        pipe.zremrangebyscore(key, "-inf", now)  # lapsed claims, so that the set stays small
-        pipe.zadd(key, {job_id: now + HOLD_S})
-        pipe.expire(key, int(HOLD_S) + 1)
-        pipe.execute()
-    try:
-        yield
-    finally:
-        with suppress(redis.RedisError):
-            client.zadd(key, {job_id: time.time() + linger_s})
-
-
-def claimed(client: redis.Redis, machine: str) -> bool:
-    """Whether a training job of ``machine`` runs now (a claim made and not lapsed)."""
-    return bool(client.zcount(keys.training_now(machine), time.time(), "+inf"))
 
 
 @contextmanager

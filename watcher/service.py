@@ -8,7 +8,7 @@ import httpx
 import redis
 from rq.job import Job
 
-from common import events, keys
+from common import claims, events, keys
 from common.argilla_adapter import ArgillaAdapter
 from common.connection import Connection, check_redis
 from common.errors import describe
@@ -80,9 +80,12 @@ def _signed_in(connection: Connection) -> ArgillaAdapter:
 class Watcher:
     """Stateless: everything it decides on is read from Argilla and Redis at each poll."""
 
-    def __init__(self, argilla: ArgillaAdapter, connection: redis.Redis) -> None:
+    def __init__(self, argilla: ArgillaAdapter, connection: redis.Redis, machine: str | None = None) -> None:
+        """``machine``: where the training jobs it queues run; a background training there stops as
+        soon as one is queued (None: tell nobody)."""
         self.argilla = argilla
         self.redis = connection
+        self.machine = machine
         self.registry = RunRegistry(connection)
         self.queue = train_queue(connection)
         self._logged: dict[tuple[str, str], float] = {}
@@ -123,6 +126,8 @@ class Watcher:
             )
         if not batch.done:
             return None
+        if self.machine is not None:
+            claims.announce(self.redis, self.machine, job_id)
         job = enqueue_training(self.queue, run.name, run.batch, records)
         if job is None:  # another watcher queued it since
             return None

@@ -5,8 +5,8 @@ import sys
 
 import redis
 
+from common.claims import claim
 from tests.support.processes import wait_for
-from trainer.yielding import claim
 
 BACKGROUND = """
 import sys, time

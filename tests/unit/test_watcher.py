@@ -7,7 +7,7 @@ import fakeredis
 import httpx
 import pytest
 
-from common import events, keys
+from common import claims, events, keys
 from common.argilla_adapter import BatchRecord
 from common.connection import Connection
 from common.errors import UserError
@@ -81,6 +81,20 @@ def test_the_job_carries_the_answers_the_watcher_read(
     job = fetch_job(job_id, redis)
     assert job.args == ["r1", 0]
     assert [BatchRecord.model_validate(answer) for answer in job.kwargs["answers"]] == answers
+
+
+def test_the_job_it_queues_claims_the_machine_at_once(
+    redis: fakeredis.FakeRedis, argilla: FakeArgilla
+) -> None:
+    register(redis)
+    argilla.batches[("r1", 0)] = [record(0, completed=True), record(1)]
+    watcher = Watcher(argilla, redis, machine="m1")  # type: ignore[arg-type]
+    watcher.poll()
+    assert not claims.claimed(redis, "m1"), "a batch still being answered lets the background train"
+    argilla.batches[("r1", 0)] = [record(0, completed=True), record(1, completed=True)]
+    watcher.poll()
+    assert claims.claimed(redis, "m1"), "the background training stops before the job starts, not after"
+    assert not claims.claimed(redis, "m2")
 
 
 def test_an_incomplete_batch_waits(redis: fakeredis.FakeRedis, argilla: FakeArgilla) -> None:

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import fakeredis
 import pytest
 
-from common import keys
+from common import claims, keys
 from tests.support.processes import state, wait_for
 from trainer import yielding
 
@@ -32,17 +32,17 @@ def test_a_claim_of_its_machine_stops_it_and_its_end_continues_it(
     pauser.start()
     try:
         wait_for(background.pid, "S")
-        with yielding.claim(redis, "m2", "another machine's job"):
+        with claims.claim(redis, "m2", "another machine's job"):
             time.sleep(0.2)
             assert state(background.pid) == "S", "a job elsewhere stops nothing"
-        with yielding.claim(redis, "m1", "job-a"):
+        with claims.claim(redis, "m1", "job-a"):
             wait_for(background.pid, "T")
-            with yielding.claim(redis, "m1", "job-b"):
+            with claims.claim(redis, "m1", "job-b"):
                 pass
             time.sleep(0.1)
             assert state(background.pid) == "T", "stopped while any job of the machine runs"
         wait_for(background.pid, "S")
-        with yielding.claim(redis, "m1", "job-c"):
+        with claims.claim(redis, "m1", "job-c"):
             wait_for(background.pid, "T")
             done.set()
             pauser.join(timeout=5)
@@ -56,14 +56,14 @@ def test_a_lapsed_claim_or_a_long_pause_lets_it_run(
     redis: fakeredis.FakeRedis, background: subprocess.Popen[bytes], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     redis.zadd("alloop:training-now:m1", {"killed job": time.time() - 1})
-    assert not yielding.claimed(redis, "m1"), "the claim of a job killed mid-way lapses"
+    assert not claims.claimed(redis, "m1"), "the claim of a job killed mid-way lapses"
     monkeypatch.setattr(yielding, "MAX_PAUSE_S", 0.3)
     monkeypatch.setattr(yielding, "RESUME_S", 5.0)
     done = threading.Event()
     pauser = threading.Thread(
         target=yielding.pause_while_claimed, args=(background.pid, redis, "m1", done.is_set)
     )
-    with yielding.claim(redis, "m1", "a long job"):
+    with claims.claim(redis, "m1", "a long job"):
         pauser.start()
         try:
             wait_for(background.pid, "T")
@@ -75,11 +75,21 @@ def test_a_lapsed_claim_or_a_long_pause_lets_it_run(
 
 def test_a_claim_outlasts_its_job_and_lapsed_claims_are_swept(redis: fakeredis.FakeRedis) -> None:
     key = keys.training_now("m1")
-    with yielding.claim(redis, "m1", "job-a", linger_s=60):
+    with claims.claim(redis, "m1", "job-a", linger_s=60):
         pass
-    assert yielding.claimed(redis, "m1"), "Argilla stores the logged batch after the job: it keeps the cores"
-    with yielding.claim(redis, "m1", "job-b", linger_s=0):
+    assert claims.claimed(redis, "m1"), "Argilla stores the logged batch after the job: it keeps the cores"
+    with claims.claim(redis, "m1", "job-b", linger_s=0):
         pass
     redis.zadd(key, {"killed job": time.time() - 1})
-    with yielding.claim(redis, "m1", "job-c"):
+    with claims.claim(redis, "m1", "job-c"):
         assert {member.decode() for member in redis.zrange(key, 0, -1)} == {"job-a", "job-c"}
+
+
+def test_a_queued_job_holds_its_machine_until_its_own_claim_ends(redis: fakeredis.FakeRedis) -> None:
+    claims.announce(redis, "m1", "job-a")
+    assert claims.claimed(redis, "m1"), "queued: the background training stops before the job starts"
+    with claims.claim(redis, "m1", "job-a", linger_s=0):
+        pass
+    assert not claims.claimed(redis, "m1"), "the job's claim took the announcement over and ended it"
+    claims.announce(redis, "m1", "job-b", hold_s=0)
+    assert not claims.claimed(redis, "m1"), "a job no worker starts holds the machine only hold_s"

@@ -70,17 +70,29 @@ class BatchFolders(Generic[M]):
 
     def batches(self) -> list[int]:
         """Batches with a complete folder, in order (the initial one not included)."""
-        if not self.folder.exists():
-            return []
-        named = (parse_name(child.name) for child in self.folder.iterdir())
-        return sorted(batch for batch in named if batch not in (None, INITIAL) and self.complete(batch))
+        return [batch for batch in self._named() if self.complete(batch)]
+
+    def newest(self) -> int | None:
+        """The newest batch with a complete folder (not the initial one), or None.
+
+        Reads manifests from the newest folder back only until one is complete: every training job
+        asks, and a run has hundreds of folders.
+        """
+        return next((batch for batch in reversed(self._named()) if self.complete(batch)), None)
 
     def latest(self) -> int | None:
         """The newest complete batch, INITIAL when only the initial folder is complete, None for none."""
-        batches = self.batches()
-        if batches:
-            return batches[-1]
+        newest = self.newest()
+        if newest is not None:
+            return newest
         return INITIAL if self.complete(INITIAL) else None
+
+    def _named(self) -> list[int]:
+        """Batches with a folder, complete or not, in order (the initial one not included)."""
+        if not self.folder.exists():
+            return []
+        named = (parse_name(child.name) for child in self.folder.iterdir())
+        return sorted(batch for batch in named if batch is not None and batch != INITIAL)
 
     def write(self, batch: int, fill: Callable[[Path], M]) -> Path:
         """Write batch's folder whole: ``fill`` writes its files into a staging folder and returns the

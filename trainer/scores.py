@@ -112,8 +112,8 @@ class ScoreStore:
 
     def newest(self) -> ScoresManifest | None:
         """The manifest of the newest complete scores, or None."""
-        batches = self.folders.batches()
-        return self.manifest(batches[-1]) if batches else None
+        newest = self.folders.newest()
+        return None if newest is None else self.manifest(newest)
 
     def load(self, batch: int) -> PoolScores:
         manifest = self.manifest(batch)

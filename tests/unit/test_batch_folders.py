@@ -69,6 +69,20 @@ def test_a_folder_without_a_valid_manifest_is_not_complete(tmp_path: Path) -> No
     assert store.batches() == [0] and store.latest() == 0
 
 
+def test_the_newest_is_found_from_the_newest_folder_back(tmp_path: Path) -> None:
+    store = folders(tmp_path)
+    for batch in (0, 1, 2):
+        store.write(batch, writing(batch, f"b{batch}"))
+    store.path(3).mkdir()  # a newer folder not complete yet
+    (store.path(0) / MANIFEST).write_text("damaged")
+    assert store.newest() == store.latest() == 2, "an incomplete newer folder is passed over"
+    (store.path(2) / MANIFEST).unlink()
+    (store.path(1) / MANIFEST).unlink()
+    assert store.newest() is None and store.latest() is None and store.batches() == []
+    store.write(INITIAL, writing(INITIAL, "seed"))
+    assert store.newest() is None and store.latest() == INITIAL
+
+
 def test_a_write_sweeps_what_a_killed_writer_of_that_batch_left(tmp_path: Path) -> None:
     store = folders(tmp_path)
     left = store.folder / ".batch-00004.k1ll3d"

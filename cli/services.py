@@ -7,7 +7,6 @@ from contextlib import ExitStack
 from types import FrameType
 
 import typer
-from rq import Worker
 
 from common import logs
 from common.connection import check_redis, resolve_connection
@@ -89,11 +88,13 @@ def worker(
     from trainer.backends import preload
 
     preload()  # every job is a fork of this process: imports done here are done once
+    from trainer.worker import TrainerWorker
+
     if names == ["heavy"]:
         # A background training takes minutes of every core; on a machine it shares with the
         # training annotators wait for, that one gets the cores first.
         os.nice(HEAVY_NICE)
-    Worker(
+    TrainerWorker(
         [QUEUES[queue](client) for queue in names],
         connection=client,
         name=name,

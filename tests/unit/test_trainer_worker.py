@@ -8,8 +8,9 @@ import pytest
 from rq import Queue
 from rq.job import Job
 
+from common.corpus import Corpus
 from common.runs import RunRegistry
-from common.spec import RunSpec
+from common.spec import DatasetSource, RunSpec
 from trainer import context
 from trainer.context import corpus_fingerprint, corpus_of
 from trainer.worker import TrainerWorker
@@ -24,7 +25,7 @@ def reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     seen: list[str] = []
     read = context.read_corpus
 
-    def counting(source):  # type: ignore[no-untyped-def]
+    def counting(source: DatasetSource) -> Corpus:
         seen.append(source.path)
         return read(source)
 
@@ -34,7 +35,7 @@ def reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 def pool(folder: Path, *texts: str) -> RunSpec:
     (folder / "pool.csv").write_text("text\n" + "\n".join(texts) + "\n")
-    return RunSpec(name="r1", dataset={"path": str(folder / "pool.csv")}, labels=["A", "B"])
+    return RunSpec(name="r1", dataset=DatasetSource(path=str(folder / "pool.csv")), labels=["A", "B"])
 
 
 def test_a_corpus_is_read_once_while_its_file_is_unchanged(tmp_path: Path, reads: list[str]) -> None:

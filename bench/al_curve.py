@@ -33,6 +33,9 @@ TUTORIAL_STRATEGY = "BreakingTies"
 TUTORIAL_BATCH_SIZE = 20
 
 
+DEFAULT_SHARE: float = RunSpec.model_fields["heavy_share"].default
+
+
 @dataclass(frozen=True)
 class Config:
     """One curve to measure: who it is in the comparison and what the loop runs with."""
@@ -51,6 +54,8 @@ class Config:
     seconds_per_label: float | None = None
     """Two-speed learning (``--seconds-per-label``): ``heavy_backend`` trains in the background
     against an annotator who takes this long a text, on a simulated clock."""
+    heavy_share: float | None = None
+    """``RunSpec.heavy_share`` of two-speed runs (``--heavy-share``); None: the default's."""
     neighbours: bool = True
     """Neighbour averaging (``RunSpec.neighbours``)."""
 
@@ -85,6 +90,7 @@ def curve(
         heavy_backend=config.heavy_backend,
         neighbours=config.neighbours,
         seed=seed,
+        heavy_share=DEFAULT_SHARE if config.heavy_share is None else config.heavy_share,
     )
     # One run dir per backend, shared by seeds and roles, so the pool's features are computed once.
     folder = cache / config.backend.value
@@ -127,6 +133,7 @@ def two_speed(config: Config, rounds: Sequence[Round]) -> dict[str, Any]:
     return {
         "heavy_backend": config.heavy_backend.value if config.heavy_backend else None,
         "seconds_per_label": config.seconds_per_label,
+        "heavy_share": config.heavy_share,
         "fast_accuracy": [item.fast.accuracy for item in found],
         "heavy_accuracy": [item.heavy.accuracy if item.heavy else None for item in found],
         "heavy_labels": [item.heavy.labels if item.heavy else None for item in found],
@@ -335,6 +342,15 @@ def run(
     heavy_backend: Annotated[
         Backend, typer.Option(help="The background model of two-speed runs.")
     ] = Backend.setfit,
+    heavy_share: Annotated[
+        float | None,
+        typer.Option(
+            min=0.0,
+            max=1.0,
+            help="Share of each batch the background model's scores choose in two-speed "
+            "runs (default: the run default's).",
+        ),
+    ] = None,
     without_neighbours: Annotated[
         bool,
         typer.Option(
@@ -346,7 +362,9 @@ def run(
     """Learning curves of one configuration, random sampling and the small-text tutorial."""
     source = DatasetSource(path=dataset, test=test, text_column=text_column, label_column=label_column)
     corpus = read_corpus(source)
-    chosen = Config("chosen", backend, strategy, batch_size, initial_batch, seeds, max_labels)
+    chosen = Config(
+        "chosen", backend, strategy, batch_size, initial_batch, seeds, max_labels, heavy_share=heavy_share
+    )
     configs = compared_configs(
         chosen, compare or [], eval_sample, seconds_per_label or [], heavy_backend, random, without_neighbours
     )

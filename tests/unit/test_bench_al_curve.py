@@ -105,3 +105,15 @@ def test_other_backends_are_measured_beside_it_in_the_same_invocation(tmp_path: 
         ("hybrid", "hybrid", "BreakingTies"),
         ("random", "auto", "RandomSampling"),
     ]
+
+
+def test_two_speed_runs_take_the_share_asked_for(tmp_path: Path) -> None:
+    out = tmp_path / "al-curve.json"
+    tiny = ["--batch-size", "4", "--max-labels", "8", "--seeds", "1", "--device", "cpu", "--no-random"]
+    two_speed = ["--seconds-per-label", "1", "--heavy-backend", "embeddings", "--heavy-share", "0.25"]
+    al_curve(
+        *tiny_dataset(tmp_path), *tiny, *two_speed, "--backend", "hybrid", "--no-baseline", "--json", str(out)
+    )
+    chosen, background = json.loads(out.read_text())["results"]
+    assert "heavy_share" not in chosen and background["heavy_share"] == 0.25
+    assert background["served_by"] and set(background["served_by"]) <= {"fast", "heavy"}

@@ -17,10 +17,7 @@ def files_signature(source: DatasetSource) -> Signature:
     if source.is_hub:
         return ()
     found = []
-    for name in (source.path, source.test):
-        if name is None or not Path(name).expanduser().exists():
-            continue
-        root = Path(name).expanduser()
+    for root in (Path(name).expanduser() for name in (source.path, source.test) if name is not None):
         for path in sorted(root.rglob("*")) if root.is_dir() else [root]:
             if path.is_file():
                 stat = path.stat()

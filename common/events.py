@@ -103,6 +103,11 @@ class ModelChoice(BaseModel):
         description="The share of the 10 nearest pool texts' probabilities in each text's, chosen by "
         "cross-validation (0: the model's own alone).",
     )
+    taught: int = Field(
+        default=0,
+        description="Pool texts labelled by the serving background model that the model learned beside "
+        "the annotators' labels (two-speed learning; 0: their labels alone).",
+    )
 
 
 class Evaluation(BaseModel):

@@ -79,6 +79,7 @@ def model_choice(learner: Learner) -> events.ModelChoice | None:
         folds=selection.folds,
         labels=selection.labels,
         neighbours_weight=learner.averaging.weight,
+        taught=learner.taught,
     )
 
 

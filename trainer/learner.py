@@ -5,6 +5,8 @@ import pickle
 import random
 import time
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,6 +41,7 @@ from trainer.metrics import Metrics, measure, unmeasured
 from trainer.neighbours import NO_AVERAGING, Averaging, Neighbours, averaged, best_weight, cv_weights
 from trainer.scores import ScoreLookup, scores_suffice
 from trainer.strategies import make_query_strategy, make_stopping_criterion
+from trainer.teaching import Lesson, draw
 
 log = logging.getLogger("alloop.trainer")
 
@@ -72,6 +75,11 @@ class _State:
     """The neighbours' weight in the model's probabilities (:mod:`trainer.neighbours`)."""
     averaging_scores: list[dict[float, float]] = field(default_factory=list)
     """The last few cross-validations of the neighbours' weights, newest last."""
+    lesson: Lesson | None = None
+    """The serving background model's labels of a pool sample, for the next update
+    (:mod:`trainer.teaching`)."""
+    taught: int = 0
+    """How many texts labelled by the background model the current model learned besides the labels."""
 
     def __setstate__(self, saved: dict[str, Any]) -> None:
         # A checkpoint written before a field existed restores with the field's default.
@@ -144,7 +152,14 @@ class Learner:
         if self.state.serving is None:
             return self.backend_name
         averaging = f".neighbours{self.averaging.weight:g}" if self.averaging.weight else ""
-        return f"{self.backend_name}.{self.state.serving.choice.tag}{averaging}"
+        taught = ".taught" if self.state.taught else ""
+        return f"{self.backend_name}.{self.state.serving.choice.tag}{averaging}{taught}"
+
+    @property
+    def taught(self) -> int:
+        """How many texts labelled by the background model the current model learned besides the
+        annotators' labels (:mod:`trainer.teaching`; 0: none)."""
+        return self.state.taught
 
     @property
     def selects(self) -> bool:
@@ -420,8 +435,29 @@ class Learner:
             self.active.indices_queried = None
             return False
         self.active.indices_queried = indices[kept]
-        self.active.update(y)
+        with self._lesson(indices):
+            self.active.update(y)
         return True
+
+    @contextmanager
+    def _lesson(self, batch: np.ndarray) -> Iterator[None]:
+        """Have the update's fit learn the lesson the last query left (:mod:`trainer.teaching`),
+        less ``batch`` and the texts labelled or discarded since; it is learned once."""
+        lesson, self.state.lesson, self.state.taught = self.state.lesson, None, 0
+        if lesson is None:
+            yield
+            return
+        known = np.concatenate([self.active.indices_labeled, self.active.indices_ignored, batch])
+        lesson = lesson.without(known)
+        rows = self.active.dataset[np.asarray(lesson.indices, dtype=int)].clone()
+        rows.y = np.asarray(lesson.labels, dtype=int)
+        kwargs = self.active.fit_kwargs  # small-text's default is a shared dict: replaced, never changed
+        self.active.fit_kwargs = {**kwargs, "lesson": rows}
+        try:
+            yield
+        finally:
+            self.active.fit_kwargs = kwargs
+        self.state.taught = len(lesson)
 
     def _ignore(self, indices: np.ndarray) -> None:
         for index in indices:
@@ -447,7 +483,8 @@ class Learner:
         and the rest by the learner's own classifier. Trained only on texts another model found
         hard, the learner lost the easy core of each class: TREC-6, 260 labels, every batch chosen
         by a stronger model's scores: 0.63 accuracy, against 0.85 on 260 random labels and 0.87
-        choosing itself.
+        choosing itself. Those scores also label a pool sample the next update learns
+        (:mod:`trainer.teaching`).
         """
         unlabelled = self.unlabelled()
         part = self._sample_part()
@@ -462,7 +499,14 @@ class Learner:
         if scores is not None and own < size:
             free = np.setdiff1d(unlabelled, chosen, assume_unique=True)
             chosen = np.concatenate([chosen, self._query_by_scores(scores, free, size - own)])
+        self.state.lesson = self._lesson_of(scores, np.setdiff1d(unlabelled, chosen))
         return self._await([int(index) for index in chosen], part)
+
+    def _lesson_of(self, scores: np.ndarray | None, free: np.ndarray) -> Lesson | None:
+        """The serving background model's lesson for the next update, where the classifier learns one."""
+        if scores is None or not free.size or not getattr(self._factory, "takes_lessons", False):
+            return None
+        return draw(scores, free, self.spec.seed + self.labelled_count)
 
     def _query_own(self, unlabelled: np.ndarray, size: int) -> np.ndarray:
         """``size`` items chosen by the learner's own model (averaged with neighbours where it is)."""

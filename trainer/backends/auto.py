@@ -32,6 +32,9 @@ class AutoClassifierFactory(SklearnClassifierFactory):
     """Builds the classifier of the model chosen last (``choose``); embedding-based query strategies
     see the embedding columns only."""
 
+    takes_lessons = True
+    """Its classifiers learn another model's labels beside the annotators' (``fit(lesson=…)``)."""
+
     def __init__(self, num_classes: int, layout: Layout) -> None:
         super().__init__(SelectedLogisticRegression(num_classes=num_classes, layout=layout), num_classes)
         self.layout = layout

@@ -3,9 +3,10 @@
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.linear_model import LogisticRegression
-from small_text import EmbeddingMixin, SklearnClassifier, SklearnClassifierFactory
+from small_text import EmbeddingMixin, SklearnClassifier, SklearnClassifierFactory, SklearnDataset
 
 # Chosen on TREC-6 with MiniLM embeddings and BreakingTies: the embeddings are unit vectors, so the
 # default C=1 underfits badly on a few hundred labels; C=10 was best among 1-100.
@@ -51,6 +52,27 @@ class FullProbaLogisticRegression(ClassifierMixin, BaseEstimator):
 class EmbeddingSklearnClassifier(EmbeddingMixin, SklearnClassifier):
     """An sklearn classifier whose features are embeddings, so embedding-based query strategies work."""
 
+    def fit(
+        self,
+        train_set: SklearnDataset,
+        weights: np.ndarray | None = None,
+        lesson: SklearnDataset | None = None,
+    ) -> "EmbeddingSklearnClassifier":
+        """small-text's fit; ``lesson``, rows labelled by another model (:mod:`trainer.teaching`), is
+        learned beside ``train_set`` with the same weight as a label."""
+        if lesson is not None and len(lesson.y):
+            stack = sp.vstack if sp.issparse(train_set.x) else np.vstack
+            rows = stack([train_set.x, lesson.x])
+            train_set = SklearnDataset(
+                sp.csr_matrix(rows) if sp.issparse(rows) else rows,
+                np.concatenate([np.asarray(train_set.y), np.asarray(lesson.y)]),
+                target_labels=train_set.target_labels,
+            )
+            if weights is not None:
+                weights = np.concatenate([weights, np.ones(len(lesson.y))])
+        super().fit(train_set, weights)
+        return self
+
     def embed(
         self, data_set: Any, return_proba: bool = False, multi_label_threshold: float = 0.5, **kwargs: Any
     ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
@@ -62,6 +84,9 @@ class EmbeddingSklearnClassifier(EmbeddingMixin, SklearnClassifier):
 
 class EmbeddingClassifierFactory(SklearnClassifierFactory):
     """Creates :class:`EmbeddingSklearnClassifier` instances around a fresh logistic regression."""
+
+    takes_lessons = True
+    """Its classifiers learn another model's labels beside the annotators' (``fit(lesson=…)``)."""
 
     def __init__(self, num_classes: int, C: float = DEFAULT_C) -> None:
         super().__init__(FullProbaLogisticRegression(num_classes=num_classes, C=C), num_classes)

@@ -13,6 +13,7 @@ from trainer.heavy import Background, fit_and_score, last_saved, newest_backgrou
 from trainer.learner import Learner
 from trainer.metrics import Metrics
 from trainer.scores import MODEL, PoolScores, ScoresManifest, ScoreStore
+from trainer.teaching import Lesson, draw
 
 
 def manifest(batch: int, accuracy: float = 0.5) -> ScoresManifest:
@@ -214,3 +215,59 @@ def test_only_setfit_background_models_continue(tmp_path: Path) -> None:
     store = ScoreStore(tmp_path / "heavy")
     store.save(trained.scores, trained.saver)
     assert store.models() == [0] and last_saved(two_speed, store) is None
+
+
+def one_class_scores(learner: Learner, label: int) -> np.ndarray:
+    """Pool scores of a background model sure that every text is of class ``label``."""
+    scores = np.full((learner.pool_size, len(LABELS)), 0.1)
+    scores[:, label] = 0.8
+    return scores
+
+
+@pytest.mark.parametrize("backend", ["embeddings", "auto"])
+def test_a_serving_background_model_teaches_the_next_update(tmp_path: Path, backend: str) -> None:
+    learner, twin = (
+        taught_learner(tmp_path / "a", backend=backend),
+        taught_learner(tmp_path / "b", backend=backend),
+    )
+    batch = learner.query(one_class_scores(learner, 0))
+    lesson = learner.state.lesson
+    assert lesson is not None and 0 < len(lesson) <= learner.unlabelled().size - len(batch)
+    assert not set(lesson.indices) & (set(batch) | set(learner.active.indices_labeled.tolist()))
+    assert set(lesson.labels) == {0}, "each text gets the background model's most probable class"
+    twin.state.awaiting = list(batch)  # the same answers, learned without the lesson
+    answers = [synthetic().train_labels[index] for index in batch]
+    learner.teach(answers)
+    twin.teach(answers)
+    assert learner.taught == len(lesson) and learner.state.lesson is None and twin.taught == 0
+    rows = learner.active.dataset[np.array(lesson.indices)]
+    said = np.mean(learner.active.classifier.predict(rows) == 0)
+    alone = np.mean(twin.active.classifier.predict(rows) == 0)
+    assert said > alone, "the lesson's texts lean to the class the background model gave them"
+    if backend == "auto":
+        assert learner.version_tag.endswith(".taught") and not twin.version_tag.endswith(".taught")
+    learner.query()  # no background model serves now: no lesson, and the next model learns none
+    learner.teach([synthetic().train_labels[index] for index in learner.awaiting])
+    assert learner.taught == 0 and learner.state.lesson is None
+
+
+def test_a_lesson_left_by_a_query_survives_a_checkpoint(tmp_path: Path) -> None:
+    learner = taught_learner(tmp_path / "run")
+    learner.query(one_class_scores(learner, 1))
+    lesson = learner.state.lesson
+    learner.save(tmp_path / "checkpoint")
+    restored = Learner.load(tmp_path / "checkpoint", synthetic(), tmp_path / "run")
+    assert restored.state.lesson == lesson
+    restored.teach([synthetic().train_labels[index] for index in restored.awaiting])
+    assert lesson is not None and restored.taught == len(lesson)
+
+
+def test_a_lesson_leaves_out_texts_labelled_since_it_was_drawn() -> None:
+    lesson = Lesson((1, 4, 7, 9), (0, 2, 2, 1))
+    assert lesson.without(np.array([4, 9, 12])) == Lesson((1, 7), (0, 2))
+    scores = np.eye(3)[[0, 1, 2, 0, 1, 2]]
+    drawn = draw(scores, np.array([0, 2, 3, 5]), seed=0, size=3)
+    assert len(drawn) == 3 and set(drawn.indices) <= {0, 2, 3, 5}
+    assert drawn.labels == tuple(int(scores[index].argmax()) for index in drawn.indices)
+    assert draw(scores, np.array([0, 2, 3, 5]), seed=0, size=3) == drawn, "a retried query draws the same"
+    assert len(draw(scores, np.array([1, 4]), seed=0, size=3)) == 2

@@ -14,7 +14,9 @@ What each backend becomes:
 - ``auto``: as ``embeddings`` when its model uses the embeddings alone, else as ``hybrid`` with the
   n-grams it uses (words, or words and characters).
 
-Every folder also holds ``alloop.json``: run, batch, labels, backend, model version and test metrics.
+Every folder also holds ``alloop.json``: run, batch, labels, backend, model version and test metrics;
+a fast model that also learned the background model's labels of pool texts says how many
+(``taught_by_background``).
 """
 
 import copy
@@ -115,6 +117,8 @@ def _export_fast(
     }
     if learner.averaging.weight:
         info["neighbours"] = {"k": K, "weight": learner.averaging.weight}
+    if learner.taught:  # besides the annotators' ``labelled`` (two-speed learning, trainer.teaching)
+        info["taught_by_background"] = learner.taught
     max_length = getattr(learner.backend, "max_length", None)
     if max_length is not None:  # the tokens per text a fine-tuned transformer learned from
         info["max_length"] = max_length

@@ -188,6 +188,12 @@ def test_auto_with_ngrams_predicts_as_the_learner_by_its_readme(tmp_path: Path, 
 @pytest.fixture
 def run_home(tmp_path: Path) -> Path:
     """ALLOOP_HOME with run ``exported`` (embeddings): its spec, data files and checkpoints 0 and 1."""
+    return make_run_home(tmp_path)
+
+
+def make_run_home(tmp_path: Path, teacher: np.ndarray | None = None) -> Path:
+    """:func:`run_home`; ``teacher``, a background model's pool scores, chooses batch 1 with the
+    learner and leaves it the lesson checkpoint 1's model learns."""
     home = tmp_path / "home"
     data = corpus()
     for name, texts, labels in (
@@ -209,7 +215,7 @@ def run_home(tmp_path: Path) -> Path:
     for batch in (0, 1):
         learner.teach(gold(learner))
         metrics = learner.evaluate()
-        chosen = learner.query()
+        chosen = learner.query(teacher if batch == 0 else None)
         manifest = Manifest(
             batch=batch,
             model_version="v",
@@ -238,6 +244,28 @@ def test_export_model_writes_the_newest_checkpoint_and_alloop_json(run_home: Pat
     learner = Learner.load(
         CheckpointStore(paths.checkpoints).learner(1), corpus_of(learner_spec(paths)), paths.cache, "cpu"
     )
+    model = SetFitModel.from_pretrained(str(out), device="cpu")
+    assert list(model.predict(PROBES)) == learner_labels(learner, PROBES)
+
+
+def test_a_fast_model_taught_by_the_background_model_says_so_and_exports_as_it_predicts(
+    tmp_path: Path,
+) -> None:
+    from setfit import SetFitModel
+
+    pool = len(corpus().train_texts)
+    teacher = np.full((pool, len(LABELS)), 0.1)
+    teacher[:, 0] = 1 - 0.1 * (len(LABELS) - 1)  # sure every text is of the first label
+    home = make_run_home(tmp_path, teacher)
+    out = tmp_path / "out"
+    export_model(home, "exported", out, device="cpu")
+    paths = RunPaths.of(home, "exported")
+    learner = Learner.load(
+        CheckpointStore(paths.checkpoints).learner(1), corpus_of(learner_spec(paths)), paths.cache, "cpu"
+    )
+    info = json.loads((out / INFO_FILE).read_text())
+    assert learner.taught > 0 and info["taught_by_background"] == learner.taught
+    assert info["labelled"] == learner.labelled_count, "the annotators' labels, counted apart"
     model = SetFitModel.from_pretrained(str(out), device="cpu")
     assert list(model.predict(PROBES)) == learner_labels(learner, PROBES)
 

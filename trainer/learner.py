@@ -499,14 +499,18 @@ class Learner:
         if scores is not None and own < size:
             free = np.setdiff1d(unlabelled, chosen, assume_unique=True)
             chosen = np.concatenate([chosen, self._query_by_scores(scores, free, size - own)])
-        self.state.lesson = self._lesson_of(scores, np.setdiff1d(unlabelled, chosen))
+        self.state.lesson = self._lesson_of(scores, unlabelled, chosen)
         return self._await([int(index) for index in chosen], part)
 
-    def _lesson_of(self, scores: np.ndarray | None, free: np.ndarray) -> Lesson | None:
-        """The serving background model's lesson for the next update, where the classifier learns one."""
-        if scores is None or not free.size or not getattr(self._factory, "takes_lessons", False):
+    def _lesson_of(
+        self, scores: np.ndarray | None, unlabelled: np.ndarray, chosen: np.ndarray
+    ) -> Lesson | None:
+        """The serving background model's lesson for the next update, drawn from ``unlabelled`` less
+        the ``chosen`` batch, where the classifier learns one."""
+        if scores is None or not getattr(self._factory, "takes_lessons", False):
             return None
-        return draw(scores, free, self.spec.seed + self.labelled_count)
+        free = np.setdiff1d(unlabelled, chosen)
+        return draw(scores, free, self.spec.seed + self.labelled_count) if free.size else None
 
     def _query_own(self, unlabelled: np.ndarray, size: int) -> np.ndarray:
         """``size`` items chosen by the learner's own model (averaged with neighbours where it is)."""

@@ -61,10 +61,10 @@ class EmbeddingSklearnClassifier(EmbeddingMixin, SklearnClassifier):
         """small-text's fit; ``lesson``, rows labelled by another model (:mod:`trainer.teaching`), is
         learned beside ``train_set`` with the same weight as a label."""
         if lesson is not None and len(lesson.y):
-            stack = sp.vstack if sp.issparse(train_set.x) else np.vstack
-            rows = stack([train_set.x, lesson.x])
+            parts = [train_set.x, lesson.x]
+            rows = sp.vstack(parts, format="csr") if sp.issparse(train_set.x) else np.vstack(parts)
             train_set = SklearnDataset(
-                sp.csr_matrix(rows) if sp.issparse(rows) else rows,
+                rows,
                 np.concatenate([np.asarray(train_set.y), np.asarray(lesson.y)]),
                 target_labels=train_set.target_labels,
             )

@@ -76,8 +76,8 @@ class _State:
     averaging_scores: list[dict[float, float]] = field(default_factory=list)
     """The last few cross-validations of the neighbours' weights, newest last."""
     lesson: Lesson | None = None
-    """The serving background model's labels of a pool sample, for the next update
-    (:mod:`trainer.teaching`)."""
+    """The last serving background model's labels of a pool sample, learned at every update until a
+    newer one replaces it (:mod:`trainer.teaching`)."""
     taught: int = 0
     """How many texts labelled by the background model the current model learned besides the labels."""
 
@@ -442,13 +442,14 @@ class Learner:
     @contextmanager
     def _lesson(self, batch: np.ndarray) -> Iterator[None]:
         """Have the update's fit learn the lesson the last query left (:mod:`trainer.teaching`),
-        less ``batch`` and the texts labelled or discarded since; it is learned once."""
-        lesson, self.state.lesson, self.state.taught = self.state.lesson, None, 0
-        if lesson is None:
+        less ``batch`` and the texts labelled or discarded since. It is learned again at every update
+        until a newer one replaces it (see :mod:`trainer.teaching` for why)."""
+        self.state.taught = 0
+        if self.state.lesson is None:
             yield
             return
         known = np.concatenate([self.active.indices_labeled, self.active.indices_ignored, batch])
-        lesson = lesson.without(known)
+        lesson = self.state.lesson = self.state.lesson.without(known)
         rows = self.active.dataset[np.asarray(lesson.indices, dtype=int)].clone()
         rows.y = np.asarray(lesson.labels, dtype=int)
         kwargs = self.active.fit_kwargs  # small-text's default is a shared dict: replaced, never changed
@@ -483,7 +484,7 @@ class Learner:
         and the rest by the learner's own classifier. Trained only on texts another model found
         hard, the learner lost the easy core of each class: TREC-6, 260 labels, every batch chosen
         by a stronger model's scores: 0.63 accuracy, against 0.85 on 260 random labels and 0.87
-        choosing itself. Those scores also label a pool sample the next update learns
+        choosing itself. Those scores also label a pool sample the next updates learn
         (:mod:`trainer.teaching`).
         """
         unlabelled = self.unlabelled()
@@ -499,14 +500,16 @@ class Learner:
         if scores is not None and own < size:
             free = np.setdiff1d(unlabelled, chosen, assume_unique=True)
             chosen = np.concatenate([chosen, self._query_by_scores(scores, free, size - own)])
-        self.state.lesson = self._lesson_of(scores, unlabelled, chosen)
+        lesson = self._lesson_of(scores, unlabelled, chosen)
+        if lesson is not None:
+            self.state.lesson = lesson
         return self._await([int(index) for index in chosen], part)
 
     def _lesson_of(
         self, scores: np.ndarray | None, unlabelled: np.ndarray, chosen: np.ndarray
     ) -> Lesson | None:
-        """The serving background model's lesson for the next update, drawn from ``unlabelled`` less
-        the ``chosen`` batch, where the classifier learns one."""
+        """The serving background model's lesson for the next updates, drawn from ``unlabelled`` less
+        the ``chosen`` batch, where the classifier learns one; None keeps the last lesson."""
         if scores is None or not getattr(self._factory, "takes_lessons", False):
             return None
         free = np.setdiff1d(unlabelled, chosen)

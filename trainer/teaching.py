@@ -8,9 +8,14 @@ twenty candidate models on its labels 0.814, so neither the model choice nor the
 the cause. The same labels plus the background model's labels of 600 random unlabelled texts: 0.91.
 
 So each batch the background model chooses also leaves its labels of :data:`SIZE` random unlabelled
-texts, which the fast model's next update learns beside the annotators' labels. Only the background
-model that serves (the more accurate on held-out labels) teaches; model selection and the
-neighbours' weight are still cross-validated on the annotators' labels alone.
+texts, which the fast model learns beside the annotators' labels. Only the background model that
+serves (the more accurate on held-out labels) teaches; model selection and the neighbours' weight are
+still cross-validated on the annotators' labels alone.
+
+A lesson is learned at every update until a newer one replaces it, less the texts labelled since.
+Learned once, it left the fast model to fall back whenever the fast model served a batch: TREC-6 at
+1 s a label, where the two take turns, 0.836 → 0.774 and 0.844 → 0.729 on the updates without one,
+against 0.816 and 0.832 for the fast model choosing alone.
 """
 
 from dataclasses import dataclass

@@ -225,7 +225,7 @@ def one_class_scores(learner: Learner, label: int) -> np.ndarray:
 
 
 @pytest.mark.parametrize("backend", ["embeddings", "auto"])
-def test_a_serving_background_model_teaches_the_next_update(tmp_path: Path, backend: str) -> None:
+def test_a_serving_background_model_teaches_until_a_newer_one_does(tmp_path: Path, backend: str) -> None:
     learner, twin = (
         taught_learner(tmp_path / "a", backend=backend),
         taught_learner(tmp_path / "b", backend=backend),
@@ -239,16 +239,19 @@ def test_a_serving_background_model_teaches_the_next_update(tmp_path: Path, back
     answers = [synthetic().train_labels[index] for index in batch]
     learner.teach(answers)
     twin.teach(answers)
-    assert learner.taught == len(lesson) and learner.state.lesson is None and twin.taught == 0
+    assert learner.taught == len(lesson) and learner.state.lesson == lesson and twin.taught == 0
     rows = learner.active.dataset[np.array(lesson.indices)]
     said = np.mean(learner.active.classifier.predict(rows) == 0)
     alone = np.mean(twin.active.classifier.predict(rows) == 0)
     assert said > alone, "the lesson's texts lean to the class the background model gave them"
     if backend == "auto":
         assert learner.version_tag.endswith(".taught") and not twin.version_tag.endswith(".taught")
-    learner.query()  # no background model serves now: no lesson, and the next model learns none
-    learner.teach([synthetic().train_labels[index] for index in learner.awaiting])
-    assert learner.taught == 0 and learner.state.lesson is None
+    again = learner.query()  # the fast model serves now: the last lesson stays, less what gets labelled
+    learner.teach([synthetic().train_labels[index] for index in again])
+    kept = lesson.without(np.array(again))
+    assert learner.state.lesson == kept and learner.taught == len(kept) > 0
+    learner.query(one_class_scores(learner, 1))  # a newer background model serves: its lesson replaces it
+    assert learner.state.lesson is not None and set(learner.state.lesson.labels) == {1}
 
 
 def test_a_lesson_left_by_a_query_survives_a_checkpoint(tmp_path: Path) -> None:

@@ -441,9 +441,8 @@ class Learner:
 
     @contextmanager
     def _lesson(self, batch: np.ndarray) -> Iterator[None]:
-        """Have the update's fit learn the lesson the last query left (:mod:`trainer.teaching`),
-        less ``batch`` and the texts labelled or discarded since. It is learned again at every update
-        until a newer one replaces it (see :mod:`trainer.teaching` for why)."""
+        """Have the update's fit learn the last lesson a serving background model left
+        (:mod:`trainer.teaching`), less ``batch`` and the texts labelled or discarded since."""
         self.state.taught = 0
         if self.state.lesson is None:
             yield
